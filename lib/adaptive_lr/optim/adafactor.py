@@ -1,0 +1,88 @@
+"""Adafactor: a factored second moment whose memory grows as n + m, not n * m."""
+
+from __future__ import annotations
+
+import math
+
+from . import _checks as check
+
+
+def init_adafactor(X):
+    """Adafactor state for an ``(n, m)`` matrix: ``(R, C)``, zeros of shapes ``(n,)`` and ``(m,)``."""
+    xp = check.namespace(X=X)
+    check.ndim_is("X", X, 2, "Adafactor factors the second moment of a matrix")
+    n, m = X.shape
+    return xp.zeros((n,), dtype=X.dtype), xp.zeros((m,), dtype=X.dtype)
+
+
+def _rms(xp, a) -> float:
+    return math.sqrt(float(xp.mean(a * a)))
+
+
+def adafactor_update(X, G, R, C, t, lr=1e-2, beta2_decay=-0.8, eps1=1e-30, eps2=1e-3, d=1.0):
+    r"""One Adafactor step on a matrix (no momentum, relative step). Returns ``(X, R, C)``.
+
+    .. math::
+
+        \hat\beta_{2,t} &= 1 - t^{c}, \quad c = \texttt{beta2\_decay} \\
+        R_t &= \hat\beta_{2,t} R_{t-1} + (1-\hat\beta_{2,t})\, \mathrm{mean}_j (G_t^2)_{ij} \\
+        C_t &= \hat\beta_{2,t} C_{t-1} + (1-\hat\beta_{2,t})\, \mathrm{mean}_i (G_t^2)_{ij} \\
+        \hat V_t &= \frac{R_t C_t^\top}{\max(\mathrm{mean}(R_t),\, \epsilon_1)} \\
+        U_t &= \frac{G_t}{\sqrt{\max(\hat V_t,\, \epsilon_1^2)}} \\
+        \alpha_t &= \max(\epsilon_2, \mathrm{RMS}(X_{t-1}))\, \min(\eta, 1/\sqrt{t}) \\
+        X_t &= X_{t-1} - \alpha_t\, \frac{U_t}{\max(1, \mathrm{RMS}(U_t)/d)}
+
+    with :math:`\mathrm{RMS}(A) = \sqrt{\mathrm{mean}(A^2)}`. :math:`\epsilon_1`
+    guards the second moment (it sits *inside* the square root, as a floor on
+    :math:`\hat V`); :math:`\epsilon_2` is a floor on the parameter scale so
+    that zero-initialized weights still move. The division by
+    :math:`\max(1, \mathrm{RMS}(U)/d)` is update clipping. At ``t=1``,
+    :math:`1-\hat\beta_{2,1} = 1` so the state is the first gradient's row and
+    column means. :math:`\hat V` is the rank-1 matrix closest to the second
+    moment in the sense of Shazeer and Stern; it is exact when :math:`G^2` has
+    rank one.
+
+    Conventions of ``torch.optim.Adafactor`` (``eps=(eps1, eps2)``,
+    ``weight_decay=0``). When :math:`\epsilon_1^2` underflows in the array's
+    dtype (float32 with the default :math:`10^{-30}`), the floor becomes the
+    smallest normal number of that dtype, so that a zero row of :math:`G` gives
+    a zero update instead of 0/0.
+
+    Reference: Shazeer and Stern, "Adafactor: Adaptive Learning Rates with
+    Sublinear Memory Cost", ICML 2018, Algorithms 4 and 5.
+    """
+    xp = check.namespace(X=X, G=G, R=R, C=C)
+    check.ndim_is("X", X, 2, "Adafactor factors the second moment of a matrix")
+    check.same_shape(X=X, G=G)
+    n, m = X.shape
+    check.shape_is("R", R, (n,))
+    check.shape_is("C", C, (m,))
+    t = check.step_index(t)
+    lr = check.nonneg("lr", lr)
+    if isinstance(beta2_decay, bool) or not -1.0 <= float(beta2_decay) <= 0.0:
+        raise ValueError(f"beta2_decay must be in [-1, 0], got {beta2_decay}")
+    eps1, eps2 = check.nonneg("eps1", eps1), check.nonneg("eps2", eps2)
+    d = check.positive("d", d)
+    check.finite("G", G, xp)
+
+    w = float(t) ** float(beta2_decay)  # 1 - beta2_hat_t
+    G2 = G * G
+    R = (1.0 - w) * R + w * xp.mean(G2, axis=1)
+    C = (1.0 - w) * C + w * xp.mean(G2, axis=0)
+    V_hat = xp.reshape(R, (n, 1)) * xp.reshape(C, (1, m)) / max(float(xp.mean(R)), eps1)
+    floor = max(eps1 * eps1, xp.finfo(X.dtype).smallest_normal)
+    U = G / xp.sqrt(xp.clip(V_hat, min=floor))
+    alpha = max(eps2, _rms(xp, X)) * min(lr, 1.0 / math.sqrt(t))
+    X = X - (alpha / max(1.0, _rms(xp, U) / d)) * U
+    return X, R, C
+
+
+def adafactor_state_size(n: int, m: int) -> dict:
+    """Number of optimizer-state entries for an ``(n, m)`` weight matrix.
+
+    Adafactor keeps a row and a column statistic (``n + m``); Adam keeps two
+    full moments (``2 n m``). For a 4096 x 11008 MLP matrix that is 15,104
+    against 90,177,536 numbers.
+    """
+    n, m = check.positive_int("n", n), check.positive_int("m", m)
+    return {"adafactor": n + m, "adam": 2 * n * m}
