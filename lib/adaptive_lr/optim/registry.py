@@ -9,6 +9,7 @@ arguments; the arithmetic stays in the rule's own module.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable, NamedTuple
 
 from . import _checks as check
@@ -32,8 +33,22 @@ class Optimizer(NamedTuple):
     hyperparams: dict
 
 
+def _known_keywords(update, hp, bound_by_builder=()):
+    """Refuse a misspelt hyperparameter when the optimizer is made, not at its first step."""
+    params = inspect.signature(update).parameters
+    for key in hp:
+        # Arrays and t are the step's arguments, not hyperparameters.
+        positional = key in params and params[key].default is inspect.Parameter.empty
+        if key not in params or positional or key in bound_by_builder:
+            allowed = [p for p in params if params[p].default is not inspect.Parameter.empty]
+            raise TypeError(
+                f"unexpected hyperparameter {key!r}; {update.__name__} takes {', '.join(allowed)}"
+            )
+
+
 def _adam_like(update, init, names):
     def build(**hp):
+        _known_keywords(update, hp)
         def step(theta, grad, state, t):
             theta, *new = update(theta, grad, *state, t, **hp)
             return theta, tuple(new)
@@ -44,11 +59,14 @@ def _adam_like(update, init, names):
 
 
 def _build_sgd(**hp):
+    _known_keywords(sgd_update, hp)
     return (lambda theta: ()), (lambda theta, grad, state, t: (sgd_update(theta, grad, **hp), ())), ()
 
 
 def _build_momentum(nesterov):
     def build(**hp):
+        _known_keywords(momentum_update, hp, bound_by_builder=("nesterov",))
+
         def step(theta, grad, state, t):
             theta, buf = momentum_update(theta, grad, state[0], nesterov=nesterov, **hp)
             return theta, (buf,)
@@ -59,6 +77,7 @@ def _build_momentum(nesterov):
 
 
 def _build_rmsprop(centered=False, **hp):
+    _known_keywords(rmsprop_update, hp, bound_by_builder=("g_mean",))
     def step(theta, grad, state, t):
         theta, v, g_mean = rmsprop_update(
             theta, grad, state[0], centered=centered, g_mean=state[1], **hp
@@ -70,6 +89,8 @@ def _build_rmsprop(centered=False, **hp):
 
 def _build_single(update, init, name):
     def build(**hp):
+        _known_keywords(update, hp)
+
         def step(theta, grad, state, t):
             theta, new = update(theta, grad, state[0], **hp)
             return theta, (new,)
@@ -80,6 +101,7 @@ def _build_single(update, init, name):
 
 
 def _build_adafactor(**hp):
+    _known_keywords(adafactor_update, hp)
     def step(X, G, state, t):
         X, R, C = adafactor_update(X, G, *state, t, **hp)
         return X, (R, C)
@@ -88,6 +110,7 @@ def _build_adafactor(**hp):
 
 
 def _build_shampoo(eps=1e-4, **hp):
+    _known_keywords(shampoo_update, hp)
     def step(W, G, state, t):
         W, L, R = shampoo_update(W, G, *state, **hp)
         return W, (L, R)
@@ -96,6 +119,7 @@ def _build_shampoo(eps=1e-4, **hp):
 
 
 def _build_soap(**hp):
+    _known_keywords(soap_update, hp)
     def step(W, G, state, t):
         return soap_update(W, G, state, t, **hp)
 
@@ -103,6 +127,7 @@ def _build_soap(**hp):
 
 
 def _build_muon(**hp):
+    _known_keywords(muon_update, hp)
     def step(W, G, state, t):
         W, buf = muon_update(W, G, state[0], **hp)
         return W, (buf,)
@@ -111,6 +136,7 @@ def _build_muon(**hp):
 
 
 def _build_adagrad(**hp):
+    _known_keywords(adagrad_update, hp)
     def step(theta, grad, state, t):
         theta, accum = adagrad_update(theta, grad, state[0], **hp)
         return theta, (accum,)
@@ -154,7 +180,7 @@ def make_optimizer(name: str, **hyperparams) -> Optimizer:
         raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
     try:
         init, step, names = _BUILDERS[name](**hyperparams)
-    except TypeError as err:  # an unknown keyword in a builder with a fixed signature
+    except TypeError as err:
         raise TypeError(f"{name}: {err}") from None
     return Optimizer(name, init, step, names, dict(hyperparams))
 
