@@ -33,14 +33,37 @@ class Optimizer(NamedTuple):
     hyperparams: dict
 
 
+# Arrays, state and t are what each step passes, never hyperparameters.
+_STEP_ARGUMENTS = frozenset(
+    {
+        "theta",
+        "w",
+        "W",
+        "X",
+        "grad",
+        "G",
+        "m",
+        "v",
+        "vmax",
+        "accum",
+        "velocity",
+        "buf",
+        "L",
+        "R",
+        "C",
+        "g_mean",
+        "state",
+        "t",
+    }
+)
+
+
 def _known_keywords(update, hp, bound_by_builder=()):
     """Refuse a misspelt hyperparameter when the optimizer is made, not at its first step."""
     params = inspect.signature(update).parameters
     for key in hp:
-        # Arrays and t are the step's arguments, not hyperparameters.
-        positional = key in params and params[key].default is inspect.Parameter.empty
-        if key not in params or positional or key in bound_by_builder:
-            allowed = [p for p in params if params[p].default is not inspect.Parameter.empty]
+        if key not in params or key in _STEP_ARGUMENTS or key in bound_by_builder:
+            allowed = [p for p in params if p not in _STEP_ARGUMENTS and p not in bound_by_builder]
             raise TypeError(
                 f"unexpected hyperparameter {key!r}; {update.__name__} takes {', '.join(allowed)}"
             )
@@ -49,6 +72,7 @@ def _known_keywords(update, hp, bound_by_builder=()):
 def _adam_like(update, init, names):
     def build(**hp):
         _known_keywords(update, hp)
+
         def step(theta, grad, state, t):
             theta, *new = update(theta, grad, *state, t, **hp)
             return theta, tuple(new)
@@ -60,7 +84,11 @@ def _adam_like(update, init, names):
 
 def _build_sgd(**hp):
     _known_keywords(sgd_update, hp)
-    return (lambda theta: ()), (lambda theta, grad, state, t: (sgd_update(theta, grad, **hp), ())), ()
+    return (
+        (lambda theta: ()),
+        (lambda theta, grad, state, t: (sgd_update(theta, grad, **hp), ())),
+        (),
+    )
 
 
 def _build_momentum(nesterov):
@@ -78,6 +106,7 @@ def _build_momentum(nesterov):
 
 def _build_rmsprop(centered=False, **hp):
     _known_keywords(rmsprop_update, hp, bound_by_builder=("g_mean",))
+
     def step(theta, grad, state, t):
         theta, v, g_mean = rmsprop_update(
             theta, grad, state[0], centered=centered, g_mean=state[1], **hp
@@ -102,6 +131,7 @@ def _build_single(update, init, name):
 
 def _build_adafactor(**hp):
     _known_keywords(adafactor_update, hp)
+
     def step(X, G, state, t):
         X, R, C = adafactor_update(X, G, *state, t, **hp)
         return X, (R, C)
@@ -111,6 +141,7 @@ def _build_adafactor(**hp):
 
 def _build_shampoo(eps=1e-4, **hp):
     _known_keywords(shampoo_update, hp)
+
     def step(W, G, state, t):
         W, L, R = shampoo_update(W, G, *state, **hp)
         return W, (L, R)
@@ -120,6 +151,7 @@ def _build_shampoo(eps=1e-4, **hp):
 
 def _build_soap(**hp):
     _known_keywords(soap_update, hp)
+
     def step(W, G, state, t):
         return soap_update(W, G, state, t, **hp)
 
@@ -128,6 +160,7 @@ def _build_soap(**hp):
 
 def _build_muon(**hp):
     _known_keywords(muon_update, hp)
+
     def step(W, G, state, t):
         W, buf = muon_update(W, G, state[0], **hp)
         return W, (buf,)
@@ -137,6 +170,7 @@ def _build_muon(**hp):
 
 def _build_adagrad(**hp):
     _known_keywords(adagrad_update, hp)
+
     def step(theta, grad, state, t):
         theta, accum = adagrad_update(theta, grad, state[0], **hp)
         return theta, (accum,)
