@@ -1,0 +1,106 @@
+"""Curves: losses on a log scale, and any labelled family of series."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._axes import get_ax, series_of
+
+
+def plot_curves(
+    series,
+    ax=None,
+    *,
+    title,
+    xlabel,
+    ylabel,
+    logx=False,
+    logy=False,
+    styles=None,
+    legend_loc="best",
+):
+    """Plot a labelled family of curves.
+
+    Parameters
+    ----------
+    series : dict[str, y or (x, y)]
+        Legend label -> values. A bare ``y`` is plotted against ``1, 2, ..., len(y)``
+        (the 1-based step index ``t``).
+    title, xlabel, ylabel : str
+        Required: every figure of the course says what it shows.
+    logx, logy : bool
+        Log scales; non-positive values are then left out of the plot.
+    styles : dict[str, dict], optional
+        Label -> keyword arguments for ``ax.plot`` (e.g. ``{"prediction":
+        {"ls": "--", "color": "k"}}`` to overlay a derived formula on a measurement).
+    """
+    ax = get_ax(ax)
+    styles = styles or {}
+    for label, s in series.items():
+        if isinstance(s, tuple) and len(s) == 2:
+            x, y = np.asarray(s[0], dtype=float), np.asarray(s[1], dtype=float)
+        else:
+            y = np.asarray(s, dtype=float)
+            x = np.arange(1, len(y) + 1, dtype=float)
+        if logy:
+            y = np.where(y > 0, y, np.nan)
+        ax.plot(x, y, label=label, **styles.get(label, {}))
+    if logx:
+        ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(loc=legend_loc, fontsize="small")
+    return ax
+
+
+def plot_loss_curves(
+    curves,
+    ax=None,
+    *,
+    title="Loss against step",
+    optimum=None,
+    xlabel="step $t$",
+    ylabel=None,
+    logy=True,
+    logx=False,
+    styles=None,
+    floor=1e-16,
+    legend_loc="best",
+):
+    """Loss against step, on a log scale: one curve per optimizer.
+
+    Parameters
+    ----------
+    curves : dict[str, array of shape (T,)]
+        Optimizer name -> loss values ``loss[k]`` at the k-th recorded step. An
+        object with a ``loss`` attribute (a trajectory) is accepted in place of
+        the array.
+    optimum : float, optional
+        :math:`f^\\star`. When given, the plot shows the gap
+        :math:`f(\\theta_t) - f^\\star` (clipped below at ``floor``), which is
+        what a log scale is for; the y label says so.
+    """
+    data = {}
+    for name, c in curves.items():
+        y = series_of(c)
+        if optimum is not None:
+            y = np.maximum(y - optimum, floor)
+        data[name] = y
+    if ylabel is None:
+        ylabel = r"$f(\theta_t) - f^\star$" if optimum is not None else r"loss $f(\theta_t)$"
+    ax = plot_curves(
+        {k: (np.arange(len(v)), v) for k, v in data.items()},
+        ax,
+        title=title,
+        xlabel=xlabel,
+        ylabel=ylabel,
+        logx=logx,
+        logy=logy,
+        styles=styles,
+        legend_loc=legend_loc,
+    )
+    return ax

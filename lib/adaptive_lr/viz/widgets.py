@@ -1,0 +1,308 @@
+"""Widget-driven figures that also render a static figure when no widget frontend exists.
+
+One call builds both::
+
+    def draw(ax, lr, beta1):
+        ...                       # plot on ax with these values
+
+    viz.interactive_plot(draw, lr=viz.log_slider(1e-3, 1.0, 0.1), beta1=viz.slider(0.0, 0.99, 0.9))
+
+In JupyterLab the controls appear above the figure and moving one redraws it
+in place. Executed headless (nbclient, nbval, nbconvert, a test), the same
+cell leaves a PNG of the figure at the default values in the notebook's
+outputs: the figure is shown as an ordinary image with a display id, and a
+callback only *updates* that display. Nothing needs to detect whether a
+frontend is present.
+
+The figure is a bare ``matplotlib.figure.Figure`` (not a pyplot figure), so
+the inline backend does not show it a second time, and the figure is rendered
+the same way whatever ``MPLBACKEND`` says.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+_INSTANCES: list = []
+_MAX_INSTANCES = 64
+
+
+def instances() -> list:
+    """The interactive figures created in this process, oldest first (for benchmarks)."""
+    return list(_INSTANCES)
+
+
+@dataclass
+class Control:
+    """A control's specification; the ipywidgets widget is built only when displayed."""
+
+    kind: str
+    default: Any
+    options: dict = field(default_factory=dict)
+    description: str | None = None
+
+    def build(self, name: str):
+        import ipywidgets as w
+
+        desc = self.description or name
+        style = {"description_width": "initial"}
+        layout = w.Layout(width="320px")
+        o = self.options
+        if self.kind == "float":
+            return w.FloatSlider(value=self.default, min=o["min"], max=o["max"], step=o["step"],
+                                 description=desc, continuous_update=False, style=style,
+                                 layout=layout, readout_format=o.get("fmt", ".3g"))
+        if self.kind == "int":
+            return w.IntSlider(value=self.default, min=o["min"], max=o["max"], step=o["step"],
+                               description=desc, continuous_update=False, style=style,
+                               layout=layout)
+        if self.kind == "log":
+            return w.FloatLogSlider(value=self.default, base=10, min=np.log10(o["min"]),
+                                    max=np.log10(o["max"]), step=o["step"], description=desc,
+                                    continuous_update=False, style=style, layout=layout,
+                                    readout_format=".2e")
+        if self.kind == "choice":
+            return w.Dropdown(options=o["options"], value=self.default, description=desc,
+                              style=style, layout=layout)
+        if self.kind == "toggle":
+            return w.Checkbox(value=self.default, description=desc, style=style,
+                              indent=False, layout=layout)
+        raise ValueError(f"unknown control kind {self.kind!r}")
+
+    def alternative(self):
+        """A valid value other than the default (what a benchmark moves the control to)."""
+        o = self.options
+        if self.kind in ("float", "int"):
+            mid = o["min"] + 0.5 * (o["max"] - o["min"])
+            value = mid if abs(mid - self.default) > 1e-12 else o["min"]
+            return int(round(value)) if self.kind == "int" else float(value)
+        if self.kind == "log":
+            mid = float(np.sqrt(o["min"] * o["max"]))
+            return mid if not np.isclose(mid, self.default) else float(o["min"])
+        if self.kind == "choice":
+            opts = [v if not isinstance(v, tuple) else v[1] for v in o["options"]]
+            return opts[(opts.index(self.default) + 1) % len(opts)]
+        return not self.default
+
+
+def slider(min, max, default, step=None, *, description=None, integer=False, fmt=".3g"):
+    """A linear slider from ``min`` to ``max`` starting at ``default``."""
+    if not min <= default <= max:
+        raise ValueError(f"default {default} is outside [{min}, {max}]")
+    if integer:
+        return Control("int", int(default), {"min": int(min), "max": int(max),
+                                             "step": int(step or 1)}, description)
+    step = step if step is not None else (max - min) / 100
+    return Control("float", float(default), {"min": float(min), "max": float(max),
+                                             "step": float(step), "fmt": fmt}, description)
+
+
+def log_slider(min, max, default, *, description=None, steps_per_decade=10):
+    """A logarithmic slider over ``[min, max]`` (values, not exponents) starting at ``default``."""
+    if not 0 < min <= default <= max:
+        raise ValueError(f"need 0 < min <= default <= max, got {min}, {default}, {max}")
+    return Control("log", float(default), {"min": float(min), "max": float(max),
+                                           "step": 1.0 / steps_per_decade}, description)
+
+
+def choice(options, default=None, *, description=None):
+    """A dropdown; ``options`` is a list of values or of ``(label, value)`` pairs."""
+    options = list(options)
+    values = [v[1] if isinstance(v, tuple) else v for v in options]
+    default = values[0] if default is None else default
+    if default not in values:
+        raise ValueError(f"default {default!r} is not one of {values}")
+    return Control("choice", default, {"options": options}, description)
+
+
+def toggle(default=False, *, description=None):
+    """A checkbox."""
+    return Control("toggle", bool(default), {}, description)
+
+
+def _as_control(name, spec) -> Control:
+    if isinstance(spec, Control):
+        return spec
+    if isinstance(spec, bool):
+        return toggle(spec)
+    if isinstance(spec, tuple) and len(spec) in (3, 4) and all(
+        isinstance(x, (int, float)) for x in spec
+    ):
+        lo, hi, default = spec[:3]
+        step = spec[3] if len(spec) == 4 else None
+        integer = all(isinstance(x, int) for x in spec)
+        return slider(lo, hi, default, step, integer=integer)
+    if isinstance(spec, (list, tuple)):
+        return choice(spec)
+    raise TypeError(
+        f"control {name!r}: use slider(...), log_slider(...), choice(...), toggle(...), "
+        f"a (min, max, default[, step]) tuple or a list of options; got {spec!r}"
+    )
+
+
+class InteractiveFigure:
+    """A matplotlib figure redrawn by ``draw(ax, **values)`` whenever a control moves.
+
+    Parameters
+    ----------
+    draw : callable
+        ``draw(ax, **values)`` plots on ``ax`` (one ``Axes``, or an array of
+        them when ``nrows * ncols > 1``) for the current control values. It is
+        called on freshly cleared axes; ``ax.figure`` is the figure (for colour bars).
+    controls : dict[str, Control or tuple or list]
+        Keyword name of ``draw`` -> its control.
+    nrows, ncols, figsize, dpi
+        The figure's layout and resolution.
+
+    Attributes: ``fig`` (the ``Figure``), ``axes``, ``values`` (the current
+    control values), ``widgets`` (built on first display), ``last_ms`` (the
+    duration of the last redraw, rendering included).
+    """
+
+    def __init__(self, draw: Callable, controls: dict | None = None, *, nrows=1, ncols=1,
+                 figsize=None, dpi=90):
+        from matplotlib.figure import Figure
+
+        self.draw_fn = draw
+        self.controls = {k: _as_control(k, v) for k, v in (controls or {}).items()}
+        self.values = {k: c.default for k, c in self.controls.items()}
+        self.nrows, self.ncols, self.dpi = nrows, ncols, dpi
+        if figsize is None:
+            figsize = (5.2 * ncols + 0.6, 4.2 * nrows)
+        self.fig = Figure(figsize=figsize, dpi=dpi, layout="constrained")
+        self.axes = None
+        self.widgets: dict = {}
+        self._handle = None
+        self._status = None
+        self.last_ms = float("nan")
+        self._png = None
+        self.redraw()
+        _INSTANCES.append(self)
+        del _INSTANCES[:-_MAX_INSTANCES]
+
+    # -- drawing ---------------------------------------------------------------------------
+    def redraw(self, **changes):
+        """Set the given control values, redraw, render, and update the display if shown.
+
+        Returns the ``Figure``. Unknown names raise ``KeyError``. This is what
+        a widget callback runs; calling it directly is how tests and
+        benchmarks move a control without a frontend.
+        """
+        unknown = set(changes) - set(self.values)
+        if unknown:
+            raise KeyError(f"unknown control(s) {sorted(unknown)}; have {sorted(self.values)}")
+        self.values.update(changes)
+        start = time.perf_counter()
+        self.fig.clear()
+        self.axes = self.fig.subplots(self.nrows, self.ncols, squeeze=True)
+        self.draw_fn(self.axes, **self.values)
+        self._png = self._render()
+        if self._handle is not None:
+            self._handle.update(self._image())
+        self.last_ms = 1e3 * (time.perf_counter() - start)
+        return self.fig
+
+    def _render(self) -> bytes:
+        buf = io.BytesIO()
+        self.fig.savefig(buf, format="png", dpi=self.dpi)
+        return buf.getvalue()
+
+    def png(self) -> bytes:
+        """The PNG bytes of the figure as last drawn."""
+        return self._png
+
+    def _image(self):
+        from IPython.display import Image
+
+        return Image(data=self._png, format="png")
+
+    # -- widgets ---------------------------------------------------------------------------
+    def _on_change(self, name):
+        def callback(change):
+            try:
+                self.redraw(**{name: change["new"]})
+                if self._status is not None:
+                    self._status.value = ""
+            except Exception as err:  # shown under the controls instead of lost in a log
+                if self._status is not None:
+                    self._status.value = (
+                        f"<pre style='color:#b00'>{type(err).__name__}: {err}\n"
+                        f"{traceback.format_exc(limit=-2)}</pre>"
+                    )
+                else:
+                    raise
+
+        return callback
+
+    def build_widgets(self):
+        """Build (once) the ipywidgets controls and connect them to :meth:`redraw`."""
+        if self.widgets or not self.controls:
+            return self.widgets
+        import ipywidgets as w
+
+        for name, control in self.controls.items():
+            widget = control.build(name)
+            widget.value = self.values[name]
+            widget.observe(self._on_change(name), names="value")
+            self.widgets[name] = widget
+        self._status = w.HTML("")
+        return self.widgets
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        if self.controls:
+            import ipywidgets as w
+
+            self.build_widgets()
+            box = w.Box(list(self.widgets.values()),
+                        layout=w.Layout(display="flex", flex_flow="row wrap"))
+            display(w.VBox([box, self._status]))
+        self._handle = display(self._image(), display_id=True)
+
+    def show(self):
+        """Display the controls and the figure (what ending a cell with this object does)."""
+        self._ipython_display_()
+        return None
+
+    # -- benchmarks ------------------------------------------------------------------------
+    def time_redraw(self, repeats=1) -> list[float]:
+        """Move each control in turn to another value and back; return each redraw's ms."""
+        times = []
+        controls = self.controls or {None: None}
+        for _ in range(repeats):
+            for name, control in controls.items():
+                if name is None:
+                    self.redraw()
+                    times.append(self.last_ms)
+                    continue
+                original = self.values[name]
+                self.redraw(**{name: control.alternative()})
+                times.append(self.last_ms)
+                self.redraw(**{name: original})
+                times.append(self.last_ms)
+        return times
+
+    def __repr__(self):
+        values = ", ".join(f"{k}={v!r}" for k, v in self.values.items())
+        return f"<InteractiveFigure {getattr(self.draw_fn, '__name__', 'draw')}({values})>"
+
+
+def interactive_plot(draw, *, nrows=1, ncols=1, figsize=None, dpi=90, **controls):
+    """An :class:`InteractiveFigure` for ``draw`` with the keyword ``controls``.
+
+    End a cell with it to display the controls and the figure; headless, the
+    figure at the default values is left in the outputs.
+    """
+    return InteractiveFigure(draw, controls, nrows=nrows, ncols=ncols, figsize=figsize, dpi=dpi)
+
+
+def static_plot(draw, *, nrows=1, ncols=1, figsize=None, dpi=90):
+    """A figure drawn once by ``draw(ax)``, displayed the same way as the interactive ones."""
+    return InteractiveFigure(draw, {}, nrows=nrows, ncols=ncols, figsize=figsize, dpi=dpi)

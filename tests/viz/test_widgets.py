@@ -1,0 +1,88 @@
+"""Interactive figures: headless rendering and widget callbacks without a frontend."""
+
+import numpy as np
+import pytest
+
+from adaptive_lr import viz
+
+
+def draw_line(ax, slope, kind="line", show=True):
+    x = np.linspace(0, 1, 20)
+    ax.plot(x, slope * x, label=f"{kind}, slope {slope:g}")
+    ax.set(title="a line", xlabel="x", ylabel="y")
+    ax.legend()
+
+
+def make():
+    return viz.interactive_plot(
+        draw_line, slope=viz.log_slider(0.01, 10, 1.0), kind=viz.choice(["line", "ray"]),
+        show=viz.toggle(True),
+    )
+
+
+def test_renders_static_png_at_defaults():
+    w = make()
+    assert w.png().startswith(b"\x89PNG")
+    assert w.values == {"slope": 1.0, "kind": "line", "show": True}
+    assert viz.figure_problems(w.fig) == []
+
+
+def test_widget_change_redraws_headless():
+    w = make()
+    widgets = w.build_widgets()
+    assert set(widgets) == {"slope", "kind", "show"}
+    before = w.png()
+    widgets["slope"].value = 3.0
+    assert w.values["slope"] == pytest.approx(3.0)
+    assert w.png() != before
+    assert w.axes.get_legend().get_texts()[0].get_text() == "line, slope 3"
+    widgets["kind"].value = "ray"
+    assert w.axes.get_legend().get_texts()[0].get_text() == "ray, slope 3"
+
+
+def test_callback_error_is_shown_not_lost():
+    def draw(ax, x):
+        if x > 0.5:
+            raise ValueError("x too large")
+        draw_line(ax, x)
+
+    w = viz.interactive_plot(draw, x=(0.0, 1.0, 0.2))
+    widgets = w.build_widgets()
+    widgets["x"].value = 0.9
+    assert "x too large" in w._status.value
+    widgets["x"].value = 0.3
+    assert w._status.value == ""
+
+
+def test_display_without_frontend(capsys):
+    w = make()
+    w.show()  # outside IPython: prints reprs, must not raise
+    assert "InteractiveFigure" not in capsys.readouterr().err
+
+
+def test_redraw_rejects_unknown_control():
+    with pytest.raises(KeyError, match="unknown control"):
+        make().redraw(lr=1.0)
+
+
+def test_tuple_and_list_specs():
+    w = viz.interactive_plot(lambda ax, n, s: draw_line(ax, n), n=(1, 5, 2), s=["a", "b"])
+    assert w.controls["n"].kind == "int" and w.controls["s"].kind == "choice"
+    with pytest.raises(ValueError, match="outside"):
+        viz.slider(0, 1, 2)
+
+
+def test_multi_axes_static_plot():
+    def draw(axes):
+        for k, ax in enumerate(axes):
+            draw_line(ax, k + 1)
+
+    w = viz.static_plot(draw, ncols=2)
+    assert len(w.axes) == 2 and viz.figure_problems(w.fig) == []
+
+
+def test_time_redraw_and_registry():
+    w = make()
+    times = w.time_redraw()
+    assert len(times) == 6 and all(t > 0 for t in times)
+    assert w in viz.instances()
