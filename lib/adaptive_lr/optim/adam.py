@@ -74,7 +74,8 @@ def amsgrad_update(theta, grad, m, v, vmax, t, lr=1e-3, beta1=0.9, beta2=0.999, 
         \theta_t &= \theta_{t-1} - \eta\, \frac{m_t / (1-\beta_1^t)}{\sqrt{v^{\max}_t / (1-\beta_2^t)} + \epsilon}
 
     The running maximum is taken over the *uncorrected* second moment and then
-    bias-corrected, as ``torch.optim.Adam(amsgrad=True)`` does. Because
+    bias-corrected, as ``torch.optim.Adam(amsgrad=True)`` does; epsilon is
+    added outside the square root, as in Adam. Because
     :math:`v^{\max}` never decreases, the effective step
     :math:`\eta/\sqrt{\hat v^{\max}}` never grows, which repairs Adam's
     non-convergence on Reddi et al.'s online problem.
@@ -106,8 +107,8 @@ def adam_l2_update(
         (\theta_t, m_t, v_t) = \mathrm{Adam}(\theta_{t-1}, \tilde g_t, m_{t-1}, v_{t-1}, t)
 
     Coordinates with large :math:`v` are decayed *less*: the decay is not the
-    uniform shrinkage that weight decay means for SGD. This is
-    ``torch.optim.Adam(weight_decay=λ)``.
+    uniform shrinkage that weight decay means for SGD. Epsilon sits outside the
+    square root, as in Adam. This is ``torch.optim.Adam(weight_decay=λ)``.
 
     Reference: Loshchilov and Hutter, "Decoupled Weight Decay Regularization", ICLR 2019.
     """
@@ -129,8 +130,8 @@ def adamw_update(
 
     The decay multiplies the parameters directly and never enters the moments,
     so every coordinate shrinks by the same factor :math:`1-\eta\lambda`
-    whatever its gradient history. Note that :math:`\lambda` is scaled by the
-    learning rate, as in ``torch.optim.AdamW`` and ``optax.adamw``.
+    whatever its gradient history. Epsilon sits outside the square root, as in
+    Adam. Note that :math:`\lambda` is scaled by the learning rate, as in ``torch.optim.AdamW`` and ``optax.adamw``.
 
     Reference: Loshchilov and Hutter, "Decoupled Weight Decay Regularization", ICLR 2019, Algorithm 2.
     """

@@ -64,6 +64,7 @@ def soap_update(
         N_t &= \frac{Q_L^\top m_t Q_R / (1-\beta_1^t)}{\sqrt{v_t / (1-\beta_2^t)} + \epsilon} \\
         W_t &= W_{t-1} - \eta\, Q_L N_t Q_R^\top
 
+    Epsilon is added outside the square root, in the rotated basis, as in Adam.
     Shampoo's Kronecker factors define a rotation in which the gradient's
     coordinates are roughly uncorrelated; Adam's diagonal preconditioner is
     then a good fit there. When the eigenbases are the identity (or a signed
