@@ -37,7 +37,7 @@ def test_docstring_has_equations_and_a_reference(name):
 
 @pytest.mark.parametrize("name", sorted(WITH_EPSILON))
 def test_docstring_says_where_epsilon_goes(name):
-    doc = inspect.getdoc(getattr(optim, name))
+    doc = inspect.getdoc(getattr(optim, name)).lower()
     assert "epsilon" in doc and ("outside" in doc or "inside" in doc or "damping" in doc), (
         f"{name}: say where epsilon sits relative to the square root"
     )
