@@ -51,3 +51,24 @@ def test_trajectory_objects_and_grid_reuse(bowl, path):
 def test_wrong_shape_is_named(bowl):
     with pytest.raises(ValueError, match="'bad' must have shape"):
         viz.plot_paths(bowl, {"bad": np.zeros((5, 3))})
+
+
+def test_uses_the_objectives_vectorized_grid_and_bounds(path):
+    calls = []
+
+    class Gridded:
+        plot_bounds = ((-2.0, 2.0), (-1.0, 1.0))
+        minimizer = np.zeros(2)
+
+        def value(self, params, t=1):
+            raise AssertionError("the grid should come from loss_grid")
+
+        def loss_grid(self, xlim, ylim, num):
+            calls.append((xlim, ylim, num))
+            X, Y = np.meshgrid(np.linspace(*xlim, num), np.linspace(*ylim, num))
+            return X, Y, X**2 + 5 * Y**2
+
+    ax = viz.plot_paths(Gridded(), {"p": path}, n=25)
+    assert calls == [((-2.0, 2.0), (-1.0, 1.0), 25)]
+    assert ax.get_xlim() == (-2.0, 2.0)
+    assert viz.figure_problems(ax.figure) == []

@@ -69,8 +69,13 @@ def contour_grid(objective, xlim, ylim, n=60):
     """Evaluate ``objective`` on an ``n x n`` grid. Returns ``(X, Y, Z)``.
 
     ``objective`` is an object with ``value(params, t)`` or a callable
-    ``theta -> float`` on arrays of shape ``(2,)``.
+    ``theta -> float`` on arrays of shape ``(2,)``. An objective with a
+    ``loss_grid(xlim, ylim, num)`` method (every ``adaptive_lr.objectives``
+    objective) evaluates the grid itself.
     """
+    loss_grid = getattr(objective, "loss_grid", None)
+    if callable(loss_grid):  # the objectives' own, vectorized evaluation
+        return loss_grid(tuple(map(float, xlim)), tuple(map(float, ylim)), num=n)
     f = _loss_fn(objective)
     xs = np.linspace(*xlim, n)
     ys = np.linspace(*ylim, n)
@@ -113,7 +118,8 @@ def plot_paths(
     ax : matplotlib Axes, optional
         Drawn into; a new figure when None.
     xlim, ylim : (float, float), optional
-        The window; by default a box around the starts, the minimizer and the
+        The window; by default the objective's ``plot_bounds`` when it has
+        them, else a box around the starts, the minimizer and the
         nearby part of every path (a diverging path simply leaves the window).
     levels : int
         Number of contour lines, spaced geometrically in :math:`f - f_{\\min}`
@@ -134,6 +140,9 @@ def plot_paths(
         arrays[name] = p
     minimizer = _minimizer(objective)
     if grid is None:
+        bounds = getattr(objective, "plot_bounds", None)
+        if (xlim is None or ylim is None) and bounds is not None:
+            xlim, ylim = xlim or bounds[0], ylim or bounds[1]
         if xlim is None or ylim is None:
             auto_x, auto_y = _auto_bounds(arrays, minimizer)
             xlim, ylim = xlim or auto_x, ylim or auto_y
