@@ -14,8 +14,8 @@ absolute 1e-10 that the issue asks for.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -163,8 +163,8 @@ def lockstep(label: str, peer: str, oracle: OracleRun, peer_step, grad_fn, steps
 
     ``peer_step(t, grad) -> dict`` returns the peer's arrays under the oracle's
     names (``param``, ``m``, ``v``, ...). The gradient of step ``t`` is
-    ``grad_fn(t, oracle.params)``. Returns the worst difference seen per array,
-    relative to its tolerance unit: ``{name: (max_abs_diff, tolerance_at_that_step)}``.
+    ``grad_fn(t, oracle.params)``. Returns, per array, the largest difference seen
+    and the tolerance at that step: ``{name: (max_abs_diff, tolerance)}``.
     With ``check=False`` nothing is asserted (used by the mutation tests).
     """
     worst: dict = {}
@@ -183,17 +183,15 @@ def lockstep(label: str, peer: str, oracle: OracleRun, peer_step, grad_fn, steps
     return worst
 
 
-def worst_diff(worst: dict) -> float:
-    return max(d for d, _ in worst.values())
-
-
 def assert_mutation_detected(label: str, worst: dict, factor: float = 1e3):
     """A deliberately wrong rule must miss the peer by ``factor`` times the tolerance or more.
 
     This is what makes the conformance tests falsifiable: the same ``lockstep``
     with ``check=True`` would raise on the wrong rule.
     """
-    ratios = {n: (d / tol if tol > 0 else (np.inf if d > 0 else 0.0)) for n, (d, tol) in worst.items()}
+    ratios = {
+        n: (d / tol if tol > 0 else (np.inf if d > 0 else 0.0)) for n, (d, tol) in worst.items()
+    }
     name = max(ratios, key=ratios.get)
     d, tol = worst[name]
     assert ratios[name] > factor, (

@@ -12,14 +12,14 @@ import jax
 
 jax.config.update("jax_enable_x64", True)  # before any array is created
 
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-import optax  # noqa: E402
-import pytest  # noqa: E402
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
 
-from adaptive_lr.optim import Optimizer, make_optimizer, trust_ratio  # noqa: E402
+from adaptive_lr.optim import Optimizer, make_optimizer, trust_ratio
 
-from ._peers import (  # noqa: E402
+from ._peers import (
     REGIMES,
     SCALES,
     OracleRun,
@@ -109,8 +109,12 @@ def test_lars_per_layer_matches_optax(config, scale):
     hp = {"lr": 2.0, "trust_coefficient": 1e-2, **LARS_CONFIGS[config]}
     params, grad_fn = _layers(seed=1)
     tx = optax.lars(
-        learning_rate=hp["lr"], weight_decay=hp["weight_decay"], trust_coefficient=hp["trust_coefficient"],
-        eps=0.0, momentum=hp["momentum"], nesterov=False,
+        learning_rate=hp["lr"],
+        weight_decay=hp["weight_decay"],
+        trust_coefficient=hp["trust_coefficient"],
+        eps=0.0,
+        momentum=hp["momentum"],
+        nesterov=False,
     )
     lockstep(
         f"lars({config}) [{scale}, layers {LAYER_SHAPES}]",
@@ -176,10 +180,16 @@ def _adam_pair(rule, eps, eps_root=0.0):
     """(oracle, optax transformation); ``eps_root`` moves optax's epsilon inside the sqrt."""
     hp = {"lr": LR, "beta1": BETAS[0], "beta2": BETAS[1], "eps": eps}
     if rule == "adam":
-        tx = optax.adam(LR, b1=BETAS[0], b2=BETAS[1], eps=eps if not eps_root else 0.0, eps_root=eps_root)
+        tx = optax.adam(
+            LR, b1=BETAS[0], b2=BETAS[1], eps=eps if not eps_root else 0.0, eps_root=eps_root
+        )
         return make_optimizer("adam", **hp), tx
     tx = optax.adamw(
-        LR, b1=BETAS[0], b2=BETAS[1], eps=eps if not eps_root else 0.0, eps_root=eps_root,
+        LR,
+        b1=BETAS[0],
+        b2=BETAS[1],
+        eps=eps if not eps_root else 0.0,
+        eps_root=eps_root,
         weight_decay=WD,
     )
     return make_optimizer("adamw", weight_decay=WD, **hp), tx

@@ -73,8 +73,13 @@ def _adagrad(eps):
     return (
         make_optimizer("adagrad", lr=LR, eps=eps),
         lambda ps: torch.optim.Adagrad(
-            ps, lr=LR, eps=eps, lr_decay=0.0, weight_decay=0.0,
-            initial_accumulator_value=0.0, foreach=False,
+            ps,
+            lr=LR,
+            eps=eps,
+            lr_decay=0.0,
+            weight_decay=0.0,
+            initial_accumulator_value=0.0,
+            foreach=False,
         ),
         {"accum": "sum"},
     )
@@ -87,8 +92,14 @@ def _rmsprop(centered):
         return (
             make_optimizer("rmsprop", lr=0.01, beta2=0.9, eps=eps, centered=centered),
             lambda ps: torch.optim.RMSprop(
-                ps, lr=0.01, alpha=0.9, eps=eps, centered=centered, momentum=0.0,
-                weight_decay=0.0, foreach=False,
+                ps,
+                lr=0.01,
+                alpha=0.9,
+                eps=eps,
+                centered=centered,
+                momentum=0.0,
+                weight_decay=0.0,
+                foreach=False,
             ),
             keys,
         )
@@ -102,20 +113,20 @@ def _adam(rule):
         hp = {"lr": LR, "beta1": BETAS[0], "beta2": BETAS[1], "eps": eps}
         keys = {"m": "exp_avg", "v": "exp_avg_sq"}
         if rule == "adam":
-            make = lambda ps: torch.optim.Adam(ps, lr=LR, betas=BETAS, eps=eps, foreach=False)  # noqa: E731
+            make = lambda ps: torch.optim.Adam(ps, lr=LR, betas=BETAS, eps=eps, foreach=False)
         elif rule == "amsgrad":
             keys["vmax"] = "max_exp_avg_sq"
-            make = lambda ps: torch.optim.Adam(  # noqa: E731
+            make = lambda ps: torch.optim.Adam(
                 ps, lr=LR, betas=BETAS, eps=eps, amsgrad=True, foreach=False
             )
         elif rule == "adam_l2":
             hp["weight_decay"] = WD
-            make = lambda ps: torch.optim.Adam(  # noqa: E731
+            make = lambda ps: torch.optim.Adam(
                 ps, lr=LR, betas=BETAS, eps=eps, weight_decay=WD, foreach=False
             )
         else:
             hp["weight_decay"] = WD
-            make = lambda ps: torch.optim.AdamW(  # noqa: E731
+            make = lambda ps: torch.optim.AdamW(
                 ps, lr=LR, betas=BETAS, eps=eps, weight_decay=WD, foreach=False
             )
         return make_optimizer(rule, **hp), make, keys
@@ -180,7 +191,7 @@ def _rmsprop_eps_in_sqrt(centered):
             var = v - gm * gm if centered else v
             return theta - 0.01 * g / np.sqrt(var + eps), (v, gm)
 
-        init = lambda th: (np.zeros_like(th), np.zeros_like(th) if centered else None)  # noqa: E731
+        init = lambda th: (np.zeros_like(th), np.zeros_like(th) if centered else None)
         return _mutant("rmsprop/eps-in-sqrt", ("v", "g_mean"), init, step)
 
     return build
@@ -207,7 +218,9 @@ def _adam_mutant(rule, eps):
 
     n = 3 if rule == "amsgrad" else 2
     names = ("m", "v", "vmax")[:n]
-    return _mutant(f"{rule}/mutant", names, lambda th: tuple(np.zeros_like(th) for _ in range(n)), step)
+    return _mutant(
+        f"{rule}/mutant", names, lambda th: tuple(np.zeros_like(th) for _ in range(n)), step
+    )
 
 
 MUTANTS = {
@@ -225,7 +238,9 @@ MUTANTS = {
 def test_eps_mutation_is_detected(rule):
     problem = ELEMENTWISE_PROBLEMS[1]
     eps = REGIMES["large_eps"]["eps"]
-    worst = _run(rule, "large_eps", problem, EPS_RULES[rule], check=False, oracle=MUTANTS[rule](eps))
+    worst = _run(
+        rule, "large_eps", problem, EPS_RULES[rule], check=False, oracle=MUTANTS[rule](eps)
+    )
     assert_mutation_detected(f"{rule} mutant [large_eps, {problem}] vs torch.optim", worst)
 
 
@@ -254,7 +269,10 @@ def test_momentum_matches_torch_sgd(nesterov, weight_decay, scale, problem):
 
 # --- Adafactor -----------------------------------------------------------------------------
 
-ADAFACTOR_PROBLEMS = [*MATRIX_PROBLEMS, Problem("wide-zero-init", (4, 6), "random", seed=8, init="zeros")]
+ADAFACTOR_PROBLEMS = [
+    *MATRIX_PROBLEMS,
+    Problem("wide-zero-init", (4, 6), "random", seed=8, init="zeros"),
+]
 
 
 def _adafactor(eps):
@@ -264,7 +282,9 @@ def _adafactor(eps):
     hp = {"lr": 0.3, "beta2_decay": -0.8, "d": 1.0}
     return (
         make_optimizer("adafactor", eps1=eps1, eps2=1e-3, **hp),
-        lambda ps: torch.optim.Adafactor(ps, eps=(eps1, 1e-3), weight_decay=0.0, foreach=False, **hp),
+        lambda ps: torch.optim.Adafactor(
+            ps, eps=(eps1, 1e-3), weight_decay=0.0, foreach=False, **hp
+        ),
         {"R": "row_var", "C": "col_var"},
     )
 
@@ -288,10 +308,14 @@ def test_adafactor_eps1_mutation_is_detected():
         alpha = max(eps2, math.sqrt(np.mean(X * X))) * min(0.3, 1 / math.sqrt(t))
         return X - alpha * U / max(1.0, math.sqrt(np.mean(U * U))), (R, C)
 
-    init = lambda X: (np.zeros(X.shape[0]), np.zeros(X.shape[1]))  # noqa: E731
+    init = lambda X: (np.zeros(X.shape[0]), np.zeros(X.shape[1]))
     problem = MATRIX_PROBLEMS[0]
     worst = _run(
-        "adafactor", "large_eps", problem, _adafactor, check=False,
+        "adafactor",
+        "large_eps",
+        problem,
+        _adafactor,
+        check=False,
         oracle=_mutant("adafactor/eps1-outside-sqrt", ("R", "C"), init, step),
     )
     assert_mutation_detected(f"adafactor mutant [large_eps, {problem}] vs torch.optim", worst)
@@ -405,6 +429,10 @@ def test_newton_schulz_matches_torch_internal_in_float64(shape, steps, torch_ns_
         ).as_subclass(torch.Tensor)
         assert theirs.dtype == torch.float64
         assert_close(
-            f"newton_schulz(steps={steps}) {shape} input #{trial}", "-", "X",
-            ours, theirs.numpy(), "torch _zeropower_via_newtonschulz (float64)",
+            f"newton_schulz(steps={steps}) {shape} input #{trial}",
+            "-",
+            "X",
+            ours,
+            theirs.numpy(),
+            "torch _zeropower_via_newtonschulz (float64)",
         )
