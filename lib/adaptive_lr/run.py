@@ -226,6 +226,15 @@ def _as_layers(params, layered: bool, what: str) -> list:
     return layers
 
 
+def _projected(objective, layers, layered) -> list:
+    out = objective.project(layers if layered else layers[0])
+    out = list(out) if layered else [out]
+    # The optimizer returns fresh arrays and nothing here writes to them, so no copy is needed.
+    if all(isinstance(p, np.ndarray) and p.dtype == np.float64 for p in out):
+        return out
+    return _as_layers(out, True, "project(params)")
+
+
 def _name(objective) -> str:
     return str(getattr(objective, "name", type(objective).__name__))
 
@@ -371,7 +380,7 @@ def run(
                 break
             loss[t - 1] = value
             new_theta, new_states = apply_to_layers(opt, theta, grads, states, t)
-            new_theta = _as_layers(objective.project(unwrap(new_theta)), layered, "project(params)")
+            new_theta = _projected(objective, new_theta, layered)
             deltas = [new - old for new, old in zip(new_theta, theta)]
             update_norms = [_norm(d) for d in deltas]
             if not all(math.isfinite(u) for u in update_norms):
