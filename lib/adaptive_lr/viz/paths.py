@@ -99,7 +99,7 @@ def plot_paths(
     ylim=None,
     levels=15,
     grid=None,
-    n=60,
+    n=100,
     xlabel=r"$\theta_1$",
     ylabel=r"$\theta_2$",
     show_minimizer=True,
@@ -155,7 +155,7 @@ def plot_paths(
     zmin = Z[finite].min()
     gap = Z - zmin
     top = max(float(gap[finite].max()), 1e-12)
-    low = max(float(np.quantile(gap[finite], 0.002)), top * 1e-6, 1e-12)
+    low = max(float(np.quantile(gap[finite], 0.01)), top * 1e-4, 1e-12)
     lv = np.unique(np.geomspace(low, top, levels))
     ax.contour(X, Y, gap, levels=lv, cmap="Greys_r", linewidths=0.7, alpha=0.75)
 

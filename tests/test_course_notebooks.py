@@ -1,0 +1,171 @@
+"""The theory notebooks in course/: they run, their checked numbers match, and they are committed clean.
+
+* nbval runs every notebook in ``course/`` in ``--nbval-lax`` mode: every cell
+  must run without error, and the cells marked ``# NBVAL_CHECK_OUTPUT`` (the
+  numerical checks next to derivations) must print what is stored in the notebook.
+* A notebook carries stored outputs only in those checked cells; any other
+  output, execution count or saved widget state is stale and fails the test.
+* Each notebook opens with learning objectives and ends with a summary that
+  points to the exercises.
+* No notebook re-implements an update rule: the arithmetic of the moments
+  lives in ``adaptive_lr.optim`` and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+COURSE = ROOT / "course"
+NOTEBOOKS = sorted(p for p in COURSE.glob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
+IDS = [p.name for p in NOTEBOOKS]
+
+pytestmark = pytest.mark.notebooks
+
+
+def _read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def _is_checked(cell) -> bool:
+    return cell.cell_type == "code" and cell.source.lstrip().startswith(CHECK_MARK)
+
+
+def test_course_has_notebooks():
+    assert NOTEBOOKS, f"no notebooks found in {COURSE}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_runs_and_checked_outputs_match(path):
+    """nbval --nbval-lax: all cells run; the # NBVAL_CHECK_OUTPUT cells print their stored output."""
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0")
+    cmd = [
+        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+        "--nbval-lax", "--nbval-cell-timeout=120", "-o", "addopts=", "-o", "filterwarnings=",
+        "--rootdir", str(COURSE), str(path),
+    ]
+    proc = subprocess.run(cmd, cwd=COURSE, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, (
+        f"nbval failed on {path.name} (exit {proc.returncode}); re-run with\n  {' '.join(cmd)}\n"
+        f"--- last lines ---\n" + "\n".join((proc.stdout + proc.stderr).splitlines()[-60:])
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_committed_clean(path):
+    """Only # NBVAL_CHECK_OUTPUT cells may carry outputs; nothing else is stored."""
+    nb = _read(path)
+    stale = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        if cell.get("outputs") and not _is_checked(cell):
+            stale.append(f"cell {i} has stored outputs but is not marked {CHECK_MARK}")
+        if _is_checked(cell) and not cell.get("outputs"):
+            stale.append(f"cell {i} is marked {CHECK_MARK} but has no stored output to check")
+        if not _is_checked(cell) and cell.get("execution_count") is not None:
+            stale.append(f"cell {i} has an execution count (the notebook was saved after running)")
+    if "widgets" in nb.metadata:
+        stale.append("the notebook metadata stores widget state")
+    assert not stale, (
+        f"{path.name} carries stale outputs:\n  " + "\n  ".join(stale)
+        + "\nClear the other outputs (e.g. `jupyter nbconvert --clear-output`), "
+        "then re-store the checked cells' outputs."
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_opens_with_learning_objectives(path):
+    nb = _read(path)
+    first = next((c for c in nb.cells if c.cell_type == "markdown"), None)
+    assert first is not None and first is nb.cells[0], f"{path.name} must open with a markdown cell"
+    assert re.search(r"^#", first.source, re.M), f"{path.name}: the first cell needs a title heading"
+    assert re.search(r"learning objectives", first.source, re.I), (
+        f"{path.name}: the first cell must list the learning objectives (a 'Learning objectives' heading)"
+    )
+    assert re.search(r"^\s*[-*\d]", first.source.split("bjectives", 1)[-1], re.M), (
+        f"{path.name}: the learning objectives should be a list"
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_ends_with_summary_and_exercises(path):
+    nb = _read(path)
+    last = nb.cells[-1]
+    assert last.cell_type == "markdown", f"{path.name} must end with a markdown summary cell"
+    assert re.search(r"^#+\s*summary", last.source, re.I | re.M), (
+        f"{path.name}: the last cell needs a 'Summary' heading"
+    )
+    assert "exercises.ipynb" in last.source and re.search(r"[Ee]xercises?\s+\d", last.source), (
+        f"{path.name}: the summary must point to the exercises (exercises.ipynb, by exercise number)"
+    )
+
+
+# Arithmetic that belongs to adaptive_lr.optim only.
+UPDATE_RULE_PATTERNS = [
+    r"beta1?\s*\*\s*m\b",
+    r"beta2?\s*\*\s*v\b",
+    r"\(\s*1(\.0)?\s*-\s*beta[12]?\s*\)\s*\*\s*(g|grad)\b",
+    r"accum\s*\+\s*(g|grad)\s*\*\*?\s*",
+]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_no_second_implementation_of_an_update_rule(path):
+    nb = _read(path)
+    hits = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        for pat in UPDATE_RULE_PATTERNS:
+            for m in re.finditer(pat, cell.source):
+                hits.append(f"cell {i}: {m.group(0)!r}")
+    assert not hits, (
+        f"{path.name} seems to re-implement an update rule; call adaptive_lr.optim instead:\n  "
+        + "\n  ".join(hits)
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Maintenance: `python tests/test_course_notebooks.py course/NAME.ipynb ...` executes each
+# notebook headless and rewrites it clean: outputs kept only in # NBVAL_CHECK_OUTPUT cells
+# (exactly what nbval will compare against, numbered 1, 2, ... because nbval skips a cell
+# without an execution count), every other execution count and the widget state removed.
+def store_checked_outputs(path: Path) -> None:
+    from nbclient import NotebookClient
+
+    nb = _read(path)
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    NotebookClient(nb, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    count = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        cell.execution_count = None
+        if _is_checked(cell):
+            # nbval compares only cells with an execution count ("unrun" cells must be empty).
+            count += 1
+            cell.execution_count = count
+            for out in cell.outputs:
+                if "execution_count" in out:
+                    out["execution_count"] = count
+        else:
+            cell.outputs = []
+    nb.metadata.pop("widgets", None)
+    nbformat.write(nb, path)
+
+
+if __name__ == "__main__":
+    for arg in sys.argv[1:]:
+        store_checked_outputs(Path(arg).resolve())
+        print("stored", arg)
