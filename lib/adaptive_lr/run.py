@@ -51,6 +51,9 @@ class Trajectory:
         ``(n+1, *shape)`` array of iterates :math:`\theta_k`, or for a layered
         objective a list with one such array per layer; ``None`` when
         ``record_params=False``.
+    ``grads``
+        ``(n, *shape)`` (or a list per layer): :math:`g_t` at index ``t-1``;
+        ``None`` unless ``record_grads=True``.
     ``loss``
         ``(n+1,)``: ``objective.value`` at :math:`\theta_k`.
     ``param_norm``, ``layer_param_norm``
@@ -125,6 +128,7 @@ class Trajectory:
     trust_ratio: np.ndarray
     dist_to_minimizer: np.ndarray
     params: object
+    grads: object
     final_params: object
     final_state: object
     state_names: tuple
@@ -145,6 +149,22 @@ class Trajectory:
     def iterations(self) -> np.ndarray:
         """``0, 1, ..., n``: the x-axis of the snapshot arrays (``iterations[1:]`` for per-step ones)."""
         return np.arange(self.n_steps + 1)
+
+    def effective_lr_per_coordinate(self) -> np.ndarray:
+        r"""The ``(n, P)`` array of :math:`|\Delta\theta_{t,i}| / |g_{t,i}|` over all ``P`` coordinates.
+
+        Layers are flattened and concatenated in order; NaN where
+        :math:`g_{t,i} = 0`. Needs ``record_params=True`` and ``record_grads=True``.
+        """
+        if self.params is None or self.grads is None:
+            raise ValueError("effective_lr_per_coordinate needs run(..., record_params=True, record_grads=True)")
+        params = self.params if isinstance(self.params, list) else [self.params]
+        grads = self.grads if isinstance(self.grads, list) else [self.grads]
+        n = self.n_steps
+        delta = np.concatenate([np.abs(np.diff(p, axis=0)).reshape(n, -1) for p in params], axis=1)
+        g = np.concatenate([np.abs(x).reshape(n, -1) for x in grads], axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(g != 0.0, delta / g, np.nan)
 
     @property
     def status(self) -> str:
@@ -278,6 +298,7 @@ def run(
     params0=None,
     seed: int = 0,
     record_params: bool = True,
+    record_grads: bool = False,
     on_divergence: str = "stop",
     **hyperparams,
 ) -> Trajectory:
@@ -299,6 +320,9 @@ def run(
         Seeds ``init_params`` only; the objective's noise has its own seed.
     record_params : bool
         Keep every iterate (``Trajectory.params``); turn off for large models.
+    record_grads : bool
+        Keep every gradient (``Trajectory.grads``), needed for the
+        per-coordinate :meth:`Trajectory.effective_lr_per_coordinate`.
     on_divergence : {"stop", "warn", "raise"}
         When a loss, gradient or iterate stops being finite, the run stops and
         records ``diverged_at``; ``"warn"`` also issues a
@@ -349,6 +373,7 @@ def run(
     eff = np.full((steps, 3), np.nan)
     second = np.full((steps, 3), np.nan)
     snapshots = [np.empty((steps + 1, *p.shape)) for p in theta] if record_params else None
+    grad_record = [np.empty((steps, *p.shape)) for p in theta] if record_grads else None
 
     def record_snapshot(k, layers):
         layer_param_norm[k] = [_norm(p) for p in layers]
@@ -359,13 +384,13 @@ def run(
                 buf[k] = p
 
     record_snapshot(0, theta)
-    if steps == 0:
-        loss[0] = objective.value(unwrap(theta), 1)
-        if not math.isfinite(loss[0]):
-            raise ValueError(f"the loss of {_name(objective)} at params0 is not finite; check the start")
     diverged_at, n_done = None, steps
     prev_theta, prev_states = theta, states
     with np.errstate(all="ignore"):
+        if steps == 0:
+            loss[0] = objective.value(unwrap(theta), 1)
+            if not math.isfinite(loss[0]):
+                raise ValueError(f"the loss of {_name(objective)} at params0 is not finite; check the start")
         for t in range(1, steps + 1):
             value, grads = objective.value_and_grad(unwrap(theta), t)
             grads = list(grads) if layered else [grads]
@@ -389,6 +414,9 @@ def run(
             i = t - 1
             layer_update_norm[i] = update_norms
             layer_grad_norm[i] = [_norm(g) for g in grads]
+            if grad_record is not None:
+                for buf, g in zip(grad_record, grads):
+                    buf[i] = g
             if lr > 0.0:
                 trust[i] = [trust_ratio(w, d / lr) for w, d in zip(theta, deltas)]
             eff[i] = _effective_lr_stats(deltas, grads)
@@ -421,10 +449,8 @@ def run(
     param_norm = np.sqrt(np.sum(layer_param_norm[: n + 1] ** 2, axis=1))
     with np.errstate(divide="ignore", invalid="ignore"):
         update_ratio = np.where(param_norm[:n] > 0.0, update_norm / param_norm[:n], np.nan)
-    params = None
-    if snapshots is not None:
-        params = [buf[: n + 1] for buf in snapshots]
-        params = params if layered else params[0]
+    params = None if snapshots is None else unwrap([buf[: n + 1] for buf in snapshots])
+    grads_out = None if grad_record is None else unwrap([buf[:n] for buf in grad_record])
     return Trajectory(
         optimizer=opt.name,
         hyperparams=dict(opt.hyperparams),
@@ -447,6 +473,7 @@ def run(
         trust_ratio=trust[:n],
         dist_to_minimizer=dist[: n + 1],
         params=params,
+        grads=grads_out,
         final_params=unwrap([p.copy() for p in theta]),
         final_state=states if layered else states[0],
         state_names=tuple(opt.state_names),
