@@ -160,31 +160,40 @@ def _check_window(window) -> int:
     return int(window)
 
 
-def loss_spike_scores(loss, window: int = 20, log_scale: bool = False, rel_floor: float = 1e-6, abs_floor: float = 1e-12):
-    r"""Robust z-scores of each loss against the ``window`` losses before it.
+def loss_spike_scores(loss, window: int = 50, log_scale: bool = False, rel_floor: float = 1e-6, abs_floor: float = 1e-12):
+    r"""Robust z-scores of each step's change in loss against the changes in the ``window`` losses before it.
 
     With :math:`\ell_k` the loss at index :math:`k` (or :math:`\log \ell_k`
-    when ``log_scale``), :math:`m_k` and :math:`\mathrm{MAD}_k` the median and
-    median absolute deviation of :math:`\ell_{k-w}, \dots, \ell_{k-1}`:
+    when ``log_scale``), :math:`\Delta_k = \ell_k - \ell_{k-1}` the jump into
+    index :math:`k`, and :math:`m_k`, :math:`\mathrm{MAD}_k` the median and
+    median absolute deviation of the :math:`w-1` jumps within the previous
+    :math:`w` losses, :math:`\Delta_{k-w+1}, \dots, \Delta_{k-1}`:
 
     .. math::
 
-        z_k = \frac{\ell_k - m_k}{\max\big(1.4826\,\mathrm{MAD}_k,\ \rho\,|m_k| + \alpha\big)}
+        z_k = \frac{\Delta_k - m_k}{\max\big(1.4826\,\mathrm{MAD}_k,\ \rho\,|\ell_{k-1}| + \alpha\big)}
 
-    The median and MAD ignore an isolated earlier spike (a mean and standard
-    deviation would be dragged up by it); :math:`1.4826\,\mathrm{MAD}` is the
-    standard deviation for Gaussian noise. The floor
-    :math:`\rho|m_k| + \alpha` (``rel_floor``, ``abs_floor``) keeps a
-    perfectly flat history (:math:`\mathrm{MAD} = 0`) from turning rounding
-    noise into a spike. :math:`z_k` is NaN for :math:`k < w`. A decreasing
-    loss gives negative scores; only jumps *up* score high.
+    Working on jumps rather than levels removes the trend: :math:`m_k` is the
+    typical recent change per step (negative while the loss decreases), so a
+    loss that falls by decades does not hide a spike, and the MAD measures the
+    step-to-step noise, not the distance travelled in a window. The median and
+    MAD ignore an isolated earlier spike, which a mean and a standard
+    deviation would not; :math:`1.4826\,\mathrm{MAD}` is the standard
+    deviation for Gaussian noise. The floor :math:`\rho|\ell_{k-1}| + \alpha`
+    (``rel_floor``, ``abs_floor``) keeps a perfectly straight history
+    (:math:`\mathrm{MAD} = 0`) from turning rounding noise into a spike.
+    :math:`z_k` is NaN for :math:`k < w`; a smooth curve, convex or not,
+    scores about 1.35 at most.
 
     ``log_scale`` compares ratios instead of differences: use it for losses
-    that span decades (a jump from 1e-8 to 1e-6 is invisible in a linear
-    window whose median is 1e-3). It needs a positive loss.
+    that span decades (a jump from 1e-8 to 1e-6 is invisible next to a
+    history of steps of size 1e-3). It needs a positive loss.
     """
     loss = _check_loss(loss)
     window = _check_window(window)
+    for name, value in (("rel_floor", rel_floor), ("abs_floor", abs_floor)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value < math.inf:
+            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     if log_scale:
         if np.any(loss <= 0.0):
             raise ValueError("log_scale=True needs a positive loss; shift it or use log_scale=False")
@@ -192,26 +201,33 @@ def loss_spike_scores(loss, window: int = 20, log_scale: bool = False, rel_floor
     scores = np.full(loss.shape, np.nan)
     if loss.size <= window:
         return scores
-    history = sliding_window_view(loss[:-1], window)  # row j holds loss[j : j + window], the past of j + window
+    jumps = np.diff(loss)  # jumps[j] = loss[j + 1] - loss[j]
+    # Row j holds jumps[j : j + w - 1], the jumps within loss[j : j + w], the history of k = j + w.
+    history = sliding_window_view(jumps[:-1], window - 1)
+    current = jumps[window - 1 :]
     median = np.median(history, axis=1)
     mad = np.median(np.abs(history - median[:, None]), axis=1)
-    scale = np.maximum(MAD_TO_STD * mad, float(rel_floor) * np.abs(median) + float(abs_floor))
-    scores[window:] = (loss[window:] - median) / scale
+    floor = float(rel_floor) * np.abs(loss[window - 1 : -1]) + float(abs_floor)
+    scores[window:] = (current - median) / np.maximum(MAD_TO_STD * mad, floor)
     return scores
 
 
-def detect_loss_spikes(loss, window: int = 20, threshold: float = 6.0, log_scale: bool = False) -> np.ndarray:
+def detect_loss_spikes(loss, window: int = 50, threshold: float = 6.0, log_scale: bool = False) -> np.ndarray:
     r"""Indices :math:`k` where the loss jumps up relative to its recent history.
 
     A spike is a robust z-score :math:`z_k > \tau` (``threshold``) in the sense
-    of :func:`loss_spike_scores`: the loss at :math:`k` exceeds the median of
-    the previous ``window`` losses by more than :math:`\tau` robust standard
-    deviations. The first ``window`` indices are never flagged (no history).
-    When the loss stays high after a jump, the following indices are flagged
-    too until the high values fill half the window and become the new median.
+    of :func:`loss_spike_scores`: the jump :math:`\ell_k - \ell_{k-1}` exceeds
+    the median jump of the previous ``window`` losses by more than :math:`\tau`
+    robust standard deviations. The first ``window`` indices are never
+    flagged (no history). A jump that persists (a new plateau) is flagged
+    once, at its first index; an isolated spike is flagged where it goes up,
+    not where it comes back down.
 
-    With :math:`\tau = 6`, Gaussian noise alone would cross the threshold
-    about once in :math:`10^9` steps; a smooth decreasing curve never does.
+    A smooth curve never crosses the threshold. With the defaults
+    (:math:`\tau = 6`, 50 losses of history) pure Gaussian noise raises a
+    false alarm about once in :math:`10^5` steps, not the :math:`10^{-9}` of
+    a Gaussian tail, because the median and MAD of a short window are noisy
+    themselves; with a window of 20 it is about once in :math:`10^4`.
     """
     if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not threshold > 0:
         raise ValueError(f"threshold must be a number > 0, got {threshold!r}")
@@ -224,7 +240,7 @@ def _last(x):
     return float(x[-1]) if len(x) else math.nan
 
 
-def summarize(trajectory, spike_window: int = 20, spike_threshold: float = 6.0) -> "Summary":
+def summarize(trajectory, spike_window: int = 50, spike_threshold: float = 6.0) -> "Summary":
     """A small dict of a trajectory's headline numbers; ``print`` it for a two-column table.
 
     Keys: ``optimizer``, ``objective``, ``status``, ``steps``, ``loss_initial``,
