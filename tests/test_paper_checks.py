@@ -46,15 +46,19 @@ def test_adam_converges_to_the_worst_point_and_amsgrad_to_the_optimum(C, x0):
         f"AMSGrad should settle near the optimum -1 with C={C}; its last iterates lie in "
         f"[{tail_ams.min():.3f}, {tail_ams.max():.3f}]"
     )
-    # The paper's criterion is the average regret R_T / T. Measured over the second half of the
-    # run (past the transient from x0), Adam's keeps growing linearly and AMSGrad's stops growing.
+    # The paper's criterion is the average regret R_T / T, measured here over the second half of
+    # the run (past the transient from x0). Adam's grows by O(1) per step. With a constant lr,
+    # AMSGrad still oscillates by O(lr) around -1, so its regret grows by O(lr) per step (the
+    # paper's decaying lr / sqrt(t) would make it sublinear): an order of magnitude less.
     half = REDDI_STEPS // 2
     rate_adam, rate_ams = (
         (problem.regret(traj.params[:-1, 0])[-1] - problem.regret(traj.params[:-1, 0])[half - 1]) / half
         for traj in (adam, amsgrad)
     )
     assert rate_adam > 0.5, f"Adam's regret should grow by > 0.5 per step at the end, grew by {rate_adam:.3f}"
-    assert rate_ams < 0.01, f"AMSGrad's regret should stop growing, grew by {rate_ams:.3f} per step"
+    assert rate_ams < REDDI_LR and rate_adam > 5 * rate_ams, (
+        f"AMSGrad's regret should grow by O(lr) per step, far less than Adam's: {rate_ams:.3f} vs {rate_adam:.3f}"
+    )
 
 
 def test_the_failure_needs_adams_short_memory():
