@@ -29,11 +29,21 @@ FACTORIES = {
     "quadratic_noisy": lambda: Quadratic.random(4, noise_std=0.5, seed=1),
     "rosenbrock": lambda: Rosenbrock(),
     "reddi": lambda: ReddiOnline(C=3.0),
-    "logistic": lambda: LogisticRegression.synthetic(n_samples=60, n_features=4, l2=0.05, init_scale=0.3),
-    "logistic_minibatch": lambda: LogisticRegression.synthetic(n_samples=60, n_features=4, batch_size=8, init_scale=0.3),
-    "softmax": lambda: SoftmaxRegression.synthetic(n_samples=60, n_features=3, n_classes=4, l2=0.01, init_scale=0.3),
-    "softmax_minibatch": lambda: SoftmaxRegression.synthetic(n_samples=60, n_features=3, batch_size=10, init_scale=0.3),
-    "two_layer": lambda: TwoLayerNet.synthetic(n_samples=40, n_features=3, hidden=5, layer_scale=10.0),
+    "logistic": lambda: LogisticRegression.synthetic(
+        n_samples=60, n_features=4, l2=0.05, init_scale=0.3
+    ),
+    "logistic_minibatch": lambda: LogisticRegression.synthetic(
+        n_samples=60, n_features=4, batch_size=8, init_scale=0.3
+    ),
+    "softmax": lambda: SoftmaxRegression.synthetic(
+        n_samples=60, n_features=3, n_classes=4, l2=0.01, init_scale=0.3
+    ),
+    "softmax_minibatch": lambda: SoftmaxRegression.synthetic(
+        n_samples=60, n_features=3, batch_size=10, init_scale=0.3
+    ),
+    "two_layer": lambda: TwoLayerNet.synthetic(
+        n_samples=40, n_features=3, hidden=5, layer_scale=10.0
+    ),
     "two_layer_l2_minibatch": lambda: TwoLayerNet.synthetic(
         n_samples=40, n_features=3, n_outputs=2, hidden=4, l2=0.1, batch_size=7
     ),
@@ -49,8 +59,10 @@ def _max_abs_diff(a, b):
 
 
 def _perturbed(params, rng, scale=0.5):
-    return [p + scale * rng.standard_normal(p.shape) for p in params] if isinstance(params, list) else (
-        params + scale * rng.standard_normal(params.shape)
+    return (
+        [p + scale * rng.standard_normal(p.shape) for p in params]
+        if isinstance(params, list)
+        else (params + scale * rng.standard_normal(params.shape))
     )
 
 
@@ -66,16 +78,22 @@ def test_full_grad_matches_finite_differences(objective, rng):
         got = objective.full_grad(params)
         scale = max(1.0, max(float(np.max(np.abs(g))) for g in _layers(expected)))
         err = _max_abs_diff(got, expected)
-        assert err < 1e-6 * scale, f"{objective.name}: full_grad differs from finite differences by {err:.3g}"
+        assert err < 1e-6 * scale, (
+            f"{objective.name}: full_grad differs from finite differences by {err:.3g}"
+        )
 
 
 def test_grad_has_the_structure_of_params(objective):
     """grad returns float64 arrays with the shapes of params (a list for the two-layer net)."""
     params = objective.init_params(0)
     g = objective.grad(params, t=2)
-    assert isinstance(g, list) == isinstance(params, list), f"{objective.name}: grad and params differ in structure"
+    assert isinstance(g, list) == isinstance(params, list), (
+        f"{objective.name}: grad and params differ in structure"
+    )
     for gi, pi in zip(_layers(g), _layers(params)):
-        assert gi.shape == pi.shape, f"{objective.name}: grad shape {gi.shape} != params shape {pi.shape}"
+        assert gi.shape == pi.shape, (
+            f"{objective.name}: grad shape {gi.shape} != params shape {pi.shape}"
+        )
         assert gi.dtype == np.float64, f"{objective.name}: grad dtype {gi.dtype}, expected float64"
 
 
@@ -84,9 +102,15 @@ def test_value_and_grad_agrees_with_value_and_grad(objective):
     params = objective.init_params(0)
     for t in (1, 2, 3, 17):
         v, g = objective.value_and_grad(params, t)
-        assert isinstance(v, float), f"{objective.name}: value_and_grad's value is {type(v).__name__}, not float"
-        assert np.isclose(v, objective.value(params, t), rtol=1e-13, atol=1e-15), f"{objective.name}: values differ at t={t}"
-        assert _max_abs_diff(g, objective.grad(params, t)) < 1e-13, f"{objective.name}: gradients differ at t={t}"
+        assert isinstance(v, float), (
+            f"{objective.name}: value_and_grad's value is {type(v).__name__}, not float"
+        )
+        assert np.isclose(v, objective.value(params, t), rtol=1e-13, atol=1e-15), (
+            f"{objective.name}: values differ at t={t}"
+        )
+        assert _max_abs_diff(g, objective.grad(params, t)) < 1e-13, (
+            f"{objective.name}: gradients differ at t={t}"
+        )
 
 
 def test_deterministic_grad_equals_full_grad_and_stochastic_grad_does_not(objective):
@@ -95,12 +119,18 @@ def test_deterministic_grad_equals_full_grad_and_stochastic_grad_does_not(object
     full = objective.full_grad(params)
     if not objective.stochastic:
         for t in (1, 5):
-            assert _max_abs_diff(objective.grad(params, t), full) < 1e-13, f"{objective.name}: grad(t={t}) != full_grad"
+            assert _max_abs_diff(objective.grad(params, t), full) < 1e-13, (
+                f"{objective.name}: grad(t={t}) != full_grad"
+            )
     else:
         g3 = objective.grad(params, 3)
-        assert _max_abs_diff(g3, objective.grad(params, 3)) == 0.0, f"{objective.name}: grad at t=3 is not reproducible"
+        assert _max_abs_diff(g3, objective.grad(params, 3)) == 0.0, (
+            f"{objective.name}: grad at t=3 is not reproducible"
+        )
         differs = [_max_abs_diff(objective.grad(params, t), full) > 1e-8 for t in (1, 2, 3)]
-        assert any(differs), f"{objective.name} is marked stochastic but grad never differs from full_grad"
+        assert any(differs), (
+            f"{objective.name} is marked stochastic but grad never differs from full_grad"
+        )
 
 
 def test_inputs_are_not_modified(objective):
@@ -118,7 +148,9 @@ def test_init_params_is_reproducible(objective):
     a, b = objective.init_params(7), objective.init_params(7)
     assert _max_abs_diff(a, b) == 0.0, f"{objective.name}: init_params(7) is not reproducible"
     _layers(a)[0][...] = 123.0
-    assert _max_abs_diff(objective.init_params(7), b) == 0.0, f"{objective.name}: init_params returned shared storage"
+    assert _max_abs_diff(objective.init_params(7), b) == 0.0, (
+        f"{objective.name}: init_params returned shared storage"
+    )
 
 
 def test_minimizer_is_stationary_when_known(objective):
@@ -133,10 +165,14 @@ def test_minimizer_is_stationary_when_known(objective):
     if isinstance(objective, ReddiOnline):
         xs = np.linspace(-1, 1, 41)
         best = xs[np.argmin([objective.value(np.array([x])) for x in xs])]
-        assert best == theta_star[0] == -1.0, f"the best point of Reddi's average loss is {best}, expected -1"
+        assert best == theta_star[0] == -1.0, (
+            f"the best point of Reddi's average loss is {best}, expected -1"
+        )
         return
     g = objective.full_grad(theta_star)
-    assert _max_abs_diff(g, np.zeros_like(g)) < 1e-9, f"{objective.name}: |full_grad(minimizer)| = {np.abs(g).max():.3g}"
+    assert _max_abs_diff(g, np.zeros_like(g)) < 1e-9, (
+        f"{objective.name}: |full_grad(minimizer)| = {np.abs(g).max():.3g}"
+    )
     assert objective.value(theta_star) <= objective.value(objective.init_params(0)), (
         f"{objective.name}: the minimizer has a higher loss than the start"
     )
@@ -147,22 +183,32 @@ def test_project_is_identity_except_for_reddi(objective):
     params = _perturbed(objective.init_params(0), np.random.default_rng(0), scale=5.0)
     projected = objective.project(params)
     if isinstance(objective, ReddiOnline):
-        assert -1.0 <= projected[0] <= 1.0, f"Reddi's projection left {projected[0]} outside [-1, 1]"
+        assert -1.0 <= projected[0] <= 1.0, (
+            f"Reddi's projection left {projected[0]} outside [-1, 1]"
+        )
     else:
         assert projected is params, f"{objective.name}: project is not the identity"
 
 
 def test_interface_is_uniform(objective):
     """Every objective is an Objective with a name, a stochastic flag and a param_shapes."""
-    assert isinstance(objective, Objective), f"{type(objective).__name__} does not derive from Objective"
+    assert isinstance(objective, Objective), (
+        f"{type(objective).__name__} does not derive from Objective"
+    )
     assert isinstance(objective.name, str) and objective.name, "name must be a non-empty string"
-    assert isinstance(objective.stochastic, bool), f"{objective.name}: stochastic is {objective.stochastic!r}"
+    assert isinstance(objective.stochastic, bool), (
+        f"{objective.name}: stochastic is {objective.stochastic!r}"
+    )
     shapes = objective.param_shapes
     params = objective.init_params(0)
     if isinstance(params, list):
-        assert tuple(p.shape for p in params) == shapes, f"{objective.name}: param_shapes {shapes} != init shapes"
+        assert tuple(p.shape for p in params) == shapes, (
+            f"{objective.name}: param_shapes {shapes} != init shapes"
+        )
     else:
-        assert params.shape == shapes, f"{objective.name}: param_shapes {shapes} != init shape {params.shape}"
+        assert params.shape == shapes, (
+            f"{objective.name}: param_shapes {shapes} != init shape {params.shape}"
+        )
     assert objective.name in repr(objective), f"repr does not name the objective: {objective!r}"
 
 
@@ -175,12 +221,17 @@ def test_stochastic_gradients_are_unbiased():
     ]
     for obj in cases:
         params = obj.init_params(1)
-        samples = [np.concatenate([g.ravel() for g in _layers(obj.grad(params, t))]) for t in range(1, 2001)]
+        samples = [
+            np.concatenate([g.ravel() for g in _layers(obj.grad(params, t))])
+            for t in range(1, 2001)
+        ]
         samples = np.array(samples)
         full = np.concatenate([g.ravel() for g in _layers(obj.full_grad(params))])
         stderr = samples.std(axis=0) / np.sqrt(len(samples)) + 1e-12
         z = np.abs(samples.mean(axis=0) - full) / stderr
-        assert z.max() < 5.0, f"{obj.name}: mean stochastic gradient is {z.max():.1f} standard errors from full_grad"
+        assert z.max() < 5.0, (
+            f"{obj.name}: mean stochastic gradient is {z.max():.1f} standard errors from full_grad"
+        )
 
 
 def test_minibatch_noise_depends_on_seed_and_step_only():
@@ -190,8 +241,12 @@ def test_minibatch_noise_depends_on_seed_and_step_only():
     c = LogisticRegression(a.X[:, :-1], a.y, batch_size=4, seed=6)
     theta = np.linspace(-1, 1, a.X.shape[1])
     b.grad(theta, 1)  # consuming other steps first must not change step 9
-    assert np.array_equal(a.grad(theta, 9), b.grad(theta, 9)), "same seed and t gave different minibatches"
-    assert not np.array_equal(a.grad(theta, 9), c.grad(theta, 9)), "a different seed gave the same minibatch"
+    assert np.array_equal(a.grad(theta, 9), b.grad(theta, 9)), (
+        "same seed and t gave different minibatches"
+    )
+    assert not np.array_equal(a.grad(theta, 9), c.grad(theta, 9)), (
+        "a different seed gave the same minibatch"
+    )
 
 
 # -- quadratics --------------------------------------------------------------------------
@@ -200,18 +255,30 @@ def test_minibatch_noise_depends_on_seed_and_step_only():
 def test_two_d_quadratic_has_the_requested_curvature():
     """two_d: eigenvalues (1/kappa, 1) * max_eigenvalue; the flat direction is (cos a, sin a)."""
     q = Quadratic.two_d(condition_number=25, angle=0.4, max_eigenvalue=2.0)
-    assert np.allclose(q.eigenvalues, [2.0 / 25, 2.0]), f"eigenvalues {q.eigenvalues}, expected [0.08, 2]"
-    assert np.isclose(q.condition_number, 25.0), f"condition number {q.condition_number}, expected 25"
+    assert np.allclose(q.eigenvalues, [2.0 / 25, 2.0]), (
+        f"eigenvalues {q.eigenvalues}, expected [0.08, 2]"
+    )
+    assert np.isclose(q.condition_number, 25.0), (
+        f"condition number {q.condition_number}, expected 25"
+    )
     flat = np.array([np.cos(0.4), np.sin(0.4)])
-    assert np.allclose(q.A @ flat, (2.0 / 25) * flat), "the flat eigenvector is not (cos 0.4, sin 0.4)"
-    assert np.array_equal(q.init_params(0), [-4.0, 3.0]), "two_d should start at the fixed theta0 (-4, 3)"
+    assert np.allclose(q.A @ flat, (2.0 / 25) * flat), (
+        "the flat eigenvector is not (cos 0.4, sin 0.4)"
+    )
+    assert np.array_equal(q.init_params(0), [-4.0, 3.0]), (
+        "two_d should start at the fixed theta0 (-4, 3)"
+    )
 
 
 def test_random_quadratic_condition_number_and_rotation():
     """random(): eigenvalues log-spaced to the requested kappa; rotate=False gives a diagonal A."""
     q = Quadratic.random(8, condition_number=1e3, seed=2)
-    assert np.isclose(q.condition_number, 1e3), f"condition number {q.condition_number}, expected 1e3"
-    assert np.allclose(np.diff(np.log(q.eigenvalues)), np.log(1e3) / 7), "eigenvalues are not log-spaced"
+    assert np.isclose(q.condition_number, 1e3), (
+        f"condition number {q.condition_number}, expected 1e3"
+    )
+    assert np.allclose(np.diff(np.log(q.eigenvalues)), np.log(1e3) / 7), (
+        "eigenvalues are not log-spaced"
+    )
     off_diag = np.abs(q.A - np.diag(np.diag(q.A))).max()
     assert off_diag > 1e-3, "rotate=True left A (nearly) diagonal"
     d = Quadratic.random(8, condition_number=1e3, rotate=False)
@@ -231,7 +298,9 @@ def test_quadratic_noise_is_reproducible_and_value_is_noise_free():
     assert q.value(theta, 5) == 0.0, "value should be the noise-free loss (0 at the minimizer)"
 
 
-@given(arrays(np.float64, 2, elements=st.floats(-100, 100)), st.floats(1, 1e4), st.floats(-3.2, 3.2))
+@given(
+    arrays(np.float64, 2, elements=st.floats(-100, 100)), st.floats(1, 1e4), st.floats(-3.2, 3.2)
+)
 def test_quadratic_value_and_grad_identities(theta, kappa, angle):
     """f(theta) = 1/2 g^T A^{-1} g >= 0 and grad is linear: grad(theta) - grad(theta*) = A (theta - theta*)."""
     q = Quadratic.two_d(condition_number=kappa, angle=angle, theta_star=(1.0, -2.0))
@@ -239,7 +308,9 @@ def test_quadratic_value_and_grad_identities(theta, kappa, angle):
     d = theta - q.theta_star
     assert v >= 0.0, f"a convex quadratic gave a negative value {v}"
     assert np.allclose(g, q.A @ d, rtol=1e-10, atol=1e-9), "grad is not A (theta - theta*)"
-    assert np.isclose(v, 0.5 * d @ g, rtol=1e-9, atol=1e-9), "value is not 1/2 (theta - theta*)^T grad"
+    assert np.isclose(v, 0.5 * d @ g, rtol=1e-9, atol=1e-9), (
+        "value is not 1/2 (theta - theta*)^T grad"
+    )
 
 
 def test_loss_grid_matches_value():
@@ -247,10 +318,14 @@ def test_loss_grid_matches_value():
     q = Quadratic.two_d(condition_number=5, angle=0.2)
     X, Y, Z = q.loss_grid(num=7)
     assert X.shape == Y.shape == Z.shape == (7, 7), f"grid shapes {X.shape}, {Y.shape}, {Z.shape}"
-    assert np.isclose(Z[3, 5], q.value(np.array([X[3, 5], Y[3, 5]]))), "Z differs from value at a grid point"
+    assert np.isclose(Z[3, 5], q.value(np.array([X[3, 5], Y[3, 5]]))), (
+        "Z differs from value at a grid point"
+    )
     assert X.min() <= -4.0 and Y.max() >= 3.0, "the default bounds do not contain the start (-4, 3)"
     X2, Y2, Z2 = loss_grid(Rosenbrock(), xlim=(-2, 2), ylim=(-1, 3), num=5)
-    assert np.isclose(Z2[2, 3], Rosenbrock().value(np.array([X2[2, 3], Y2[2, 3]]))), "Rosenbrock grid is wrong"
+    assert np.isclose(Z2[2, 3], Rosenbrock().value(np.array([X2[2, 3], Y2[2, 3]]))), (
+        "Rosenbrock grid is wrong"
+    )
     with pytest.raises(ValueError, match="two parameters"):
         Quadratic.random(3).loss_grid((-1, 1), (-1, 1))
     with pytest.raises(ValueError, match="xlim"):
@@ -264,14 +339,18 @@ def test_sigmoid_is_stable_and_symmetric():
     """sigmoid saturates without overflow warnings and satisfies sigma(-z) = 1 - sigma(z)."""
     z = np.array([-1000.0, -30.0, 0.0, 2.5, 1000.0])
     s = sigmoid(z)
-    assert np.array_equal(s[[0, 2, 4]], [0.0, 0.5, 1.0]), f"sigmoid at -1000, 0, 1000 gave {s[[0, 2, 4]]}"
+    assert np.array_equal(s[[0, 2, 4]], [0.0, 0.5, 1.0]), (
+        f"sigmoid at -1000, 0, 1000 gave {s[[0, 2, 4]]}"
+    )
     assert np.allclose(sigmoid(-z), 1.0 - s), "sigmoid(-z) != 1 - sigmoid(z)"
 
 
 def test_logistic_loss_at_zero_is_log_two_and_large_weights_do_not_overflow():
     """At theta = 0 every prediction is 1/2 (loss log 2); at huge theta the loss stays finite."""
     obj = LogisticRegression.breast_cancer()
-    assert obj.param_shapes == (31,), f"breast cancer params {obj.param_shapes}, expected (31,) with intercept"
+    assert obj.param_shapes == (31,), (
+        f"breast cancer params {obj.param_shapes}, expected (31,) with intercept"
+    )
     assert np.isclose(obj.value(np.zeros(31)), np.log(2.0)), "loss at zero should be log 2"
     v, g = obj.value_and_grad(np.full(31, 1e4))
     assert np.isfinite(v) and np.all(np.isfinite(g)), "loss or gradient overflowed at large weights"
@@ -282,14 +361,28 @@ def test_logistic_minimizer_by_newton_and_hessian():
     """With l2 > 0 the minimizer zeroes the gradient; the Hessian matches differences of full_grad."""
     obj = LogisticRegression.synthetic(n_samples=100, n_features=4, l2=0.1)
     theta = obj.minimizer
-    assert np.abs(obj.full_grad(theta)).max() < 1e-10, "Newton's minimizer does not zero the gradient"
+    assert np.abs(obj.full_grad(theta)).max() < 1e-10, (
+        "Newton's minimizer does not zero the gradient"
+    )
     point = np.linspace(-0.5, 0.5, theta.size)
-    H_fd = np.array([finite_difference_grad(lambda p, i=i: obj.full_grad(p)[i], point) for i in range(theta.size)])
-    assert np.allclose(obj.hessian(point), H_fd, atol=1e-7), "hessian differs from finite differences"
-    assert LogisticRegression.synthetic(l2=0.0).minimizer is None, "without L2 the minimizer should be None"
+    H_fd = np.array(
+        [
+            finite_difference_grad(lambda p, i=i: obj.full_grad(p)[i], point)
+            for i in range(theta.size)
+        ]
+    )
+    assert np.allclose(obj.hessian(point), H_fd, atol=1e-7), (
+        "hessian differs from finite differences"
+    )
+    assert LogisticRegression.synthetic(l2=0.0).minimizer is None, (
+        "without L2 the minimizer should be None"
+    )
 
 
-@given(arrays(np.float64, 4, elements=st.floats(-20, 20)), arrays(np.float64, 4, elements=st.floats(-20, 20)))
+@given(
+    arrays(np.float64, 4, elements=st.floats(-20, 20)),
+    arrays(np.float64, 4, elements=st.floats(-20, 20)),
+)
 def test_logistic_loss_is_convex_and_nonnegative(a, b):
     """L((a+b)/2) <= (L(a)+L(b))/2, and the log-loss is >= 0."""
     obj = LogisticRegression.synthetic(n_samples=30, n_features=3, seed=2)
@@ -304,7 +397,9 @@ def test_softmax_gradient_rows_sum_to_zero(W):
     obj = SoftmaxRegression.synthetic(n_samples=30, n_features=3, n_classes=3, seed=1)
     g = obj.grad(W)
     assert np.allclose(g.sum(axis=1), 0.0, atol=1e-10), f"gradient row sums {g.sum(axis=1)}"
-    assert np.isclose(obj.value(W), obj.value(W + 3.0)), "the loss changed when every logit was shifted"
+    assert np.isclose(obj.value(W), obj.value(W + 3.0)), (
+        "the loss changed when every logit was shifted"
+    )
 
 
 def test_softmax_on_digits_starts_at_log_k():
@@ -315,10 +410,14 @@ def test_softmax_on_digits_starts_at_log_k():
     assert np.isclose(obj.value(W), np.log(10.0)), "the loss at W = 0 should be log 10"
     g = obj.grad(W)
     rng = np.random.default_rng(0)
-    for _ in range(3):  # directional derivatives: full finite differences would take 1300 evaluations
+    for _ in range(
+        3
+    ):  # directional derivatives: full finite differences would take 1300 evaluations
         v = rng.standard_normal(W.shape)
         fd = (obj.value(W + 1e-5 * v) - obj.value(W - 1e-5 * v)) / 2e-5
-        assert np.isclose(fd, np.vdot(g, v), rtol=1e-6, atol=1e-8), f"directional derivative {fd} != {np.vdot(g, v)}"
+        assert np.isclose(fd, np.vdot(g, v), rtol=1e-6, atol=1e-8), (
+            f"directional derivative {fd} != {np.vdot(g, v)}"
+        )
     assert 0.0 <= obj.accuracy(W) <= 1.0, "accuracy outside [0, 1]"
 
 
@@ -329,13 +428,21 @@ def test_datasets_are_seeded_and_shaped():
     assert np.array_equal(X1, X2) and np.array_equal(y1, y2), "make_binary_data is not reproducible"
     assert set(np.unique(y1)) <= {0.0, 1.0}, f"binary labels {np.unique(y1)}"
     X, y = datasets.make_multiclass_data(30, 2, n_classes=3)
-    assert X.shape == (30, 2) and set(y) == {0, 1, 2}, "multiclass data has the wrong shape or classes"
+    assert X.shape == (30, 2) and set(y) == {0, 1, 2}, (
+        "multiclass data has the wrong shape or classes"
+    )
     Xb, yb = datasets.load_breast_cancer_data()
-    assert Xb.shape == (569, 30) and yb.shape == (569,), f"breast cancer shapes {Xb.shape}, {yb.shape}"
+    assert Xb.shape == (569, 30) and yb.shape == (569,), (
+        f"breast cancer shapes {Xb.shape}, {yb.shape}"
+    )
     Xd, yd = datasets.load_digits_data(n_classes=3)
-    assert Xd.shape[1] == 64 and set(yd) == {0, 1, 2}, "digits subset has the wrong features or classes"
+    assert Xd.shape[1] == 64 and set(yd) == {0, 1, 2}, (
+        "digits subset has the wrong features or classes"
+    )
     Z = datasets.standardize(np.array([[1.0, 5.0], [3.0, 5.0]]))
-    assert np.array_equal(Z, [[-1.0, 0.0], [1.0, 0.0]]), f"standardize gave {Z} (a constant column must become 0)"
+    assert np.array_equal(Z, [[-1.0, 0.0], [1.0, 0.0]]), (
+        f"standardize gave {Z} (a constant column must become 0)"
+    )
 
 
 # -- Rosenbrock, Reddi, two-layer net ----------------------------------------------------
@@ -348,7 +455,9 @@ def test_rosenbrock_gradient_and_minimum(theta):
     assert f.value(theta) >= 0.0, "Rosenbrock is a sum of squares"
     g, fd = f.grad(theta), finite_difference_grad(f.value, theta, h=1e-6)
     assert np.allclose(g, fd, rtol=1e-5, atol=1e-4), f"gradient {g} vs finite differences {fd}"
-    assert f.value(np.array([1.0, 1.0])) == 0.0 and np.array_equal(f.minimizer, [1.0, 1.0]), "minimizer is (1, 1)"
+    assert f.value(np.array([1.0, 1.0])) == 0.0 and np.array_equal(f.minimizer, [1.0, 1.0]), (
+        "minimizer is (1, 1)"
+    )
 
 
 def test_reddi_gradient_cycle_projection_and_regret():
@@ -357,12 +466,18 @@ def test_reddi_gradient_cycle_projection_and_regret():
     x = r.init_params()
     grads = [r.grad(x, t)[0] for t in range(1, 7)]
     assert grads == [3.0, -1.0, -1.0, 3.0, -1.0, -1.0], f"gradient cycle {grads}"
-    assert r.online_value(np.array([0.5]), 1) == 1.5 and r.online_value(np.array([0.5]), 2) == -0.5, "f_t wrong"
+    assert (
+        r.online_value(np.array([0.5]), 1) == 1.5 and r.online_value(np.array([0.5]), 2) == -0.5
+    ), "f_t wrong"
     assert np.array_equal(r.project(np.array([3.0])), [1.0]), "project should clip 3 to 1"
     assert np.isclose(r.value(np.array([1.0])), 1.0 / 3.0), "the average loss at +1 is (C-2)/3"
-    assert r.paper_betas == {"beta1": 0.0, "beta2": 0.1}, f"paper betas {r.paper_betas}, expected beta2 = 1/(1+C^2)"
+    assert r.paper_betas == {"beta1": 0.0, "beta2": 0.1}, (
+        f"paper betas {r.paper_betas}, expected beta2 = 1/(1+C^2)"
+    )
     regret = r.regret(-np.ones(9))
-    assert np.allclose(regret[2::3], 0.0), f"always playing -1 has zero regret at period ends, got {regret[2::3]}"
+    assert np.allclose(regret[2::3], 0.0), (
+        f"always playing -1 has zero regret at period ends, got {regret[2::3]}"
+    )
     assert r.regret(np.ones(300))[-1] > 0.5 * 300, "always playing +1 must have linear regret"
 
 
@@ -372,9 +487,13 @@ def test_two_layer_layer_scale_multiplies_the_output_layer():
     b = TwoLayerNet(a.X, a.Y, hidden=6, layer_scale=100.0)
     pa, pb = a.init_params(3), b.init_params(3)
     assert np.allclose(pb[2], 100.0 * pa[2]), "W2 should be exactly layer_scale times larger"
-    assert np.array_equal(pa[0], pb[0]) and not pa[1].any() and not pb[3].any(), "W1 changed or biases not zero"
+    assert np.array_equal(pa[0], pb[0]) and not pa[1].any() and not pb[3].any(), (
+        "W1 changed or biases not zero"
+    )
     assert b.predict(pb).shape == (20, 1), "predict should give one output per sample"
-    assert np.isclose(a.value(pa), 0.5 * np.mean((a.predict(pa) - a.Y) ** 2)), "value is not half the mean squared error"
+    assert np.isclose(a.value(pa), 0.5 * np.mean((a.predict(pa) - a.Y) ** 2)), (
+        "value is not half the mean squared error"
+    )
 
 
 # -- argument checks ---------------------------------------------------------------------
@@ -410,8 +529,16 @@ def test_interface_argument_checks(call, error, match):
         (lambda: LogisticRegression(np.ones((3, 2)), [0, 1]), ValueError, "one label per row"),
         (lambda: LogisticRegression.synthetic(batch_size=0), ValueError, "batch_size"),
         (lambda: LogisticRegression.synthetic(l2=-0.1), ValueError, "l2"),
-        (lambda: SoftmaxRegression(np.ones((3, 2)), [0, 1, 5], n_classes=3), ValueError, "n_classes"),
-        (lambda: SoftmaxRegression(np.ones((3, 2)), [0.5, 1, 0]), ValueError, "integer class labels"),
+        (
+            lambda: SoftmaxRegression(np.ones((3, 2)), [0, 1, 5], n_classes=3),
+            ValueError,
+            "n_classes",
+        ),
+        (
+            lambda: SoftmaxRegression(np.ones((3, 2)), [0.5, 1, 0]),
+            ValueError,
+            "integer class labels",
+        ),
         (lambda: ReddiOnline(C=2.0), ValueError, "C must be > 2"),
         (lambda: ReddiOnline(x0=2.0), ValueError, "x0"),
         (lambda: TwoLayerNet(np.ones((4, 2)), np.ones(3)), ValueError, "one row per row of X"),
@@ -419,7 +546,11 @@ def test_interface_argument_checks(call, error, match):
         (lambda: TwoLayerNet.synthetic().value([np.zeros((4, 16))]), ValueError, "4 layers"),
         (lambda: TwoLayerNet.synthetic().value(np.zeros(3)), TypeError, "list of 4 arrays"),
         (lambda: datasets.load_digits_data(n_classes=11), ValueError, "n_classes"),
-        (lambda: finite_difference_grad(lambda p: 0.0, np.zeros(2), h=0.0), ValueError, "h must be > 0"),
+        (
+            lambda: finite_difference_grad(lambda p: 0.0, np.zeros(2), h=0.0),
+            ValueError,
+            "h must be > 0",
+        ),
     ],
 )
 def test_constructor_argument_checks(build, error, match):
@@ -431,7 +562,11 @@ def test_constructor_argument_checks(build, error, match):
 def test_finite_difference_grad_on_a_known_function():
     """finite_difference_grad recovers the gradient of sum(x^3) on an array and on a list of arrays."""
     x = np.array([1.0, -2.0, 0.5])
-    assert np.allclose(finite_difference_grad(lambda p: np.sum(p**3), x), 3 * x**2, atol=1e-6), "array case wrong"
+    assert np.allclose(finite_difference_grad(lambda p: np.sum(p**3), x), 3 * x**2, atol=1e-6), (
+        "array case wrong"
+    )
     layers = [x, np.array([[2.0]])]
     g = finite_difference_grad(lambda ps: np.sum(ps[0] ** 3) + np.sum(ps[1] ** 2), layers)
-    assert np.allclose(g[0], 3 * x**2, atol=1e-6) and np.allclose(g[1], [[4.0]], atol=1e-6), "list case wrong"
+    assert np.allclose(g[0], 3 * x**2, atol=1e-6) and np.allclose(g[1], [[4.0]], atol=1e-6), (
+        "list case wrong"
+    )

@@ -52,10 +52,13 @@ def test_adam_converges_to_the_worst_point_and_amsgrad_to_the_optimum(C, x0):
     # paper's decaying lr / sqrt(t) would make it sublinear): an order of magnitude less.
     half = REDDI_STEPS // 2
     rate_adam, rate_ams = (
-        (problem.regret(traj.params[:-1, 0])[-1] - problem.regret(traj.params[:-1, 0])[half - 1]) / half
+        (problem.regret(traj.params[:-1, 0])[-1] - problem.regret(traj.params[:-1, 0])[half - 1])
+        / half
         for traj in (adam, amsgrad)
     )
-    assert rate_adam > 0.5, f"Adam's regret should grow by > 0.5 per step at the end, grew by {rate_adam:.3f}"
+    assert rate_adam > 0.5, (
+        f"Adam's regret should grow by > 0.5 per step at the end, grew by {rate_adam:.3f}"
+    )
     assert rate_ams < REDDI_LR and rate_adam > 5 * rate_ams, (
         f"AMSGrad's regret should grow by O(lr) per step, far less than Adam's: {rate_ams:.3f} vs {rate_adam:.3f}"
     )
@@ -105,14 +108,20 @@ def test_adamw_and_adam_with_l2_reach_different_solutions(logistic):
     theta_l2 = penalized.minimizer  # Newton's method on the penalized loss
 
     gap_coupled = np.linalg.norm(coupled.final_params - theta_l2)
-    assert gap_coupled < 1e-6, f"Adam + L2 should converge to the L2-regularized minimizer; off by {gap_coupled:.2e}"
+    assert gap_coupled < 1e-6, (
+        f"Adam + L2 should converge to the L2-regularized minimizer; off by {gap_coupled:.2e}"
+    )
     drift = np.linalg.norm(decoupled.params[-1] - decoupled.params[-500])
     assert drift < 0.02, f"AdamW has not converged: it moved {drift:.3f} in its last 500 steps"
     grad_plain = np.linalg.norm(plain.full_grad(decoupled.final_params))
-    assert grad_plain < 0.01, f"AdamW should end near a stationary point of the unpenalized loss, |grad| = {grad_plain:.3g}"
+    assert grad_plain < 0.01, (
+        f"AdamW should end near a stationary point of the unpenalized loss, |grad| = {grad_plain:.3g}"
+    )
 
     gap = np.linalg.norm(decoupled.final_params - coupled.final_params)
-    assert gap > 0.5, f"AdamW and Adam + L2 should reach clearly different solutions; they differ by {gap:.3f}"
+    assert gap > 0.5, (
+        f"AdamW and Adam + L2 should reach clearly different solutions; they differ by {gap:.3f}"
+    )
     assert np.linalg.norm(decoupled.final_params) > 1.5 * np.linalg.norm(coupled.final_params), (
         "AdamW's weight decay should regularize less than Adam's coupled L2 here (larger final norm)"
     )
@@ -148,7 +157,9 @@ def test_for_sgd_coupled_l2_and_decoupled_decay_coincide(logistic):
     params0 = np.linspace(-1.0, 1.0, 6)
     coupled = run(make_optimizer("sgd", lr=lr), penalized, steps, params0=params0)
     decoupled = run(_sgd_with_decoupled_decay(lr, WEIGHT_DECAY), plain, steps, params0=params0)
-    torch_style = run("momentum", plain, steps, params0=params0, lr=lr, momentum=0.0, weight_decay=WEIGHT_DECAY)
+    torch_style = run(
+        "momentum", plain, steps, params0=params0, lr=lr, momentum=0.0, weight_decay=WEIGHT_DECAY
+    )
     assert np.allclose(coupled.params, decoupled.params, rtol=1e-12, atol=1e-13), (
         "for SGD, L2 in the loss and decoupled decay lr*lambda should give the same iterates"
     )

@@ -156,11 +156,19 @@ def _check_loss(loss) -> np.ndarray:
 
 def _check_window(window) -> int:
     if isinstance(window, bool) or not isinstance(window, numbers.Integral) or window < 3:
-        raise ValueError(f"window must be an integer >= 3 (a median needs a few points), got {window!r}")
+        raise ValueError(
+            f"window must be an integer >= 3 (a median needs a few points), got {window!r}"
+        )
     return int(window)
 
 
-def loss_spike_scores(loss, window: int = 50, log_scale: bool = False, rel_floor: float = 1e-6, abs_floor: float = 1e-12):
+def loss_spike_scores(
+    loss,
+    window: int = 50,
+    log_scale: bool = False,
+    rel_floor: float = 1e-6,
+    abs_floor: float = 1e-12,
+):
     r"""Robust z-scores of each step's change in loss against the changes in the ``window`` losses before it.
 
     With :math:`\ell_k` the loss at index :math:`k` (or :math:`\log \ell_k`
@@ -192,11 +200,17 @@ def loss_spike_scores(loss, window: int = 50, log_scale: bool = False, rel_floor
     loss = _check_loss(loss)
     window = _check_window(window)
     for name, value in (("rel_floor", rel_floor), ("abs_floor", abs_floor)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value < math.inf:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, numbers.Real)
+            or not 0.0 <= value < math.inf
+        ):
             raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     if log_scale:
         if np.any(loss <= 0.0):
-            raise ValueError("log_scale=True needs a positive loss; shift it or use log_scale=False")
+            raise ValueError(
+                "log_scale=True needs a positive loss; shift it or use log_scale=False"
+            )
         loss = np.log(loss)
     scores = np.full(loss.shape, np.nan)
     if loss.size <= window:
@@ -212,7 +226,9 @@ def loss_spike_scores(loss, window: int = 50, log_scale: bool = False, rel_floor
     return scores
 
 
-def detect_loss_spikes(loss, window: int = 50, threshold: float = 6.0, log_scale: bool = False) -> np.ndarray:
+def detect_loss_spikes(
+    loss, window: int = 50, threshold: float = 6.0, log_scale: bool = False
+) -> np.ndarray:
     r"""Indices :math:`k` where the loss jumps up relative to its recent history.
 
     A spike is a robust z-score :math:`z_k > \tau` (``threshold``) in the sense
@@ -240,7 +256,7 @@ def _last(x):
     return float(x[-1]) if len(x) else math.nan
 
 
-def summarize(trajectory, spike_window: int = 50, spike_threshold: float = 6.0) -> "Summary":
+def summarize(trajectory, spike_window: int = 50, spike_threshold: float = 6.0) -> Summary:
     """A small dict of a trajectory's headline numbers; ``print`` it for a two-column table.
 
     Keys: ``optimizer``, ``objective``, ``status``, ``steps``, ``loss_initial``,
@@ -251,10 +267,14 @@ def summarize(trajectory, spike_window: int = 50, spike_threshold: float = 6.0) 
     ``loss_spikes`` (the number of :func:`detect_loss_spikes` indices).
     """
     if not all(hasattr(trajectory, a) for a in ("loss", "grad_norm", "optimizer", "objective")):
-        raise TypeError(f"trajectory must be an adaptive_lr.run.Trajectory, got {type(trajectory).__name__}")
+        raise TypeError(
+            f"trajectory must be an adaptive_lr.run.Trajectory, got {type(trajectory).__name__}"
+        )
     loss = np.asarray(trajectory.loss)
     best = int(np.argmin(loss))
-    spikes = detect_loss_spikes(loss, spike_window, spike_threshold) if loss.size > spike_window else []
+    spikes = (
+        detect_loss_spikes(loss, spike_window, spike_threshold) if loss.size > spike_window else []
+    )
     trust = np.asarray(trajectory.trust_ratio)
     return Summary(
         optimizer=trajectory.optimizer,
@@ -291,7 +311,17 @@ class Summary(dict):
         return "\n".join(f"{k:<{width}}  {_fmt(v)}" for k, v in self.items())
 
 
-def summary_table(trajectories, keys=("optimizer", "status", "loss_final", "loss_best", "grad_norm_final", "dist_to_minimizer_final")) -> str:
+def summary_table(
+    trajectories,
+    keys=(
+        "optimizer",
+        "status",
+        "loss_final",
+        "loss_best",
+        "grad_norm_final",
+        "dist_to_minimizer_final",
+    ),
+) -> str:
     """A plain-text table with one row per trajectory and one column per :func:`summarize` key."""
     trajectories = list(trajectories)
     if not trajectories:

@@ -157,7 +157,9 @@ class Trajectory:
         :math:`g_{t,i} = 0`. Needs ``record_params=True`` and ``record_grads=True``.
         """
         if self.params is None or self.grads is None:
-            raise ValueError("effective_lr_per_coordinate needs run(..., record_params=True, record_grads=True)")
+            raise ValueError(
+                "effective_lr_per_coordinate needs run(..., record_params=True, record_grads=True)"
+            )
         params = self.params if isinstance(self.params, list) else [self.params]
         grads = self.grads if isinstance(self.grads, list) else [self.grads]
         n = self.n_steps
@@ -241,7 +243,9 @@ def _as_layers(params, layered: bool, what: str) -> list:
     for i, p in enumerate(items):
         arr = np.asarray(p)
         if arr.dtype.kind not in "fiu":
-            raise TypeError(f"{what}{f'[{i}]' if layered else ''} must hold real numbers, got dtype {arr.dtype}")
+            raise TypeError(
+                f"{what}{f'[{i}]' if layered else ''} must hold real numbers, got dtype {arr.dtype}"
+            )
         layers.append(np.array(arr, dtype=np.float64))  # a copy: the caller's array stays untouched
     return layers
 
@@ -348,7 +352,9 @@ def run(
     start = objective.init_params(int(seed)) if params0 is None else params0
     layered = isinstance(start, (list, tuple))
     theta = _as_layers(start, layered, "params0")
-    theta = _as_layers(objective.project(theta if layered else theta[0]), layered, "project(params0)")
+    theta = _as_layers(
+        objective.project(theta if layered else theta[0]), layered, "project(params0)"
+    )
     n_layers = len(theta)
 
     def unwrap(layers):
@@ -378,7 +384,9 @@ def run(
     def record_snapshot(k, layers):
         layer_param_norm[k] = [_norm(p) for p in layers]
         if minimizer is not None:
-            dist[k] = math.sqrt(sum(float(np.vdot(p - m, p - m)) for p, m in zip(layers, minimizer)))
+            dist[k] = math.sqrt(
+                sum(float(np.vdot(p - m, p - m)) for p, m in zip(layers, minimizer))
+            )
         if snapshots is not None:
             for buf, p in zip(snapshots, layers):
                 buf[k] = p
@@ -390,7 +398,9 @@ def run(
         if steps == 0:
             loss[0] = objective.value(unwrap(theta), 1)
             if not math.isfinite(loss[0]):
-                raise ValueError(f"the loss of {_name(objective)} at params0 is not finite; check the start")
+                raise ValueError(
+                    f"the loss of {_name(objective)} at params0 is not finite; check the start"
+                )
         for t in range(1, steps + 1):
             value, grads = objective.value_and_grad(unwrap(theta), t)
             grads = list(grads) if layered else [grads]
@@ -422,7 +432,11 @@ def run(
             eff[i] = _effective_lr_stats(deltas, grads)
             v = [second_moment(s, opt.state_names) for s in new_states]
             if all(x is not None for x in v):
-                second[i] = min_median_max(v[0].reshape(-1) if n_layers == 1 else np.concatenate([x.reshape(-1) for x in v]))
+                second[i] = min_median_max(
+                    v[0].reshape(-1)
+                    if n_layers == 1
+                    else np.concatenate([x.reshape(-1) for x in v])
+                )
             prev_theta, prev_states = theta, states
             theta, states = new_theta, new_states
             record_snapshot(t, theta)

@@ -24,7 +24,9 @@ import numpy as np
 def check_seed(seed, name: str = "seed") -> int:
     """Return ``seed`` as an ``int``; raise unless it is an integer ``>= 0``."""
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"{name} must be an integer >= 0, got {seed!r} of type {type(seed).__name__}")
+        raise TypeError(
+            f"{name} must be an integer >= 0, got {seed!r} of type {type(seed).__name__}"
+        )
     if seed < 0:
         raise ValueError(f"{name} must be an integer >= 0, got {seed}")
     return int(seed)
@@ -72,7 +74,9 @@ def check_positive(name: str, value) -> float:
 def check_positive_int(name: str, value) -> int:
     """Return ``value`` as an ``int``; raise unless it is an integer ``>= 1``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer >= 1, got {value!r} of type {type(value).__name__}")
+        raise TypeError(
+            f"{name} must be an integer >= 1, got {value!r} of type {type(value).__name__}"
+        )
     if value < 1:
         raise ValueError(f"{name} must be an integer >= 1, got {value}")
     return int(value)
@@ -146,7 +150,10 @@ class Objective:
                 raise ValueError(
                     f"params must have {len(self._shapes)} layers for {self.name}, got {len(params)}"
                 )
-            return [self._check_array(f"params[{i}]", p, s) for i, (p, s) in enumerate(zip(params, self._shapes))]
+            return [
+                self._check_array(f"params[{i}]", p, s)
+                for i, (p, s) in enumerate(zip(params, self._shapes))
+            ]
         return self._check_array("params", params, self._shapes[0])
 
     @staticmethod
@@ -229,7 +236,9 @@ class Objective:
         Use as ``plt.contour(X, Y, Z)``.
         """
         if self._layered or self._shapes[0] != (2,):
-            raise ValueError(f"loss_grid needs an objective of two parameters; {self.name} has shape {self.param_shapes}")
+            raise ValueError(
+                f"loss_grid needs an objective of two parameters; {self.name} has shape {self.param_shapes}"
+            )
         if xlim is None or ylim is None:
             if self.plot_bounds is None:
                 raise ValueError(f"{self.name} has no default plot_bounds; pass xlim and ylim")
@@ -265,9 +274,11 @@ def finite_difference_grad(f, params, h: float = 1e-6):
     if not callable(f):
         raise TypeError(f"f must be callable, got {type(f).__name__}")
     layered = isinstance(params, (list, tuple))
-    layers = [as_float_array(f"params[{i}]", p).copy() for i, p in enumerate(params)] if layered else [
-        as_float_array("params", params).copy()
-    ]
+    layers = (
+        [as_float_array(f"params[{i}]", p).copy() for i, p in enumerate(params)]
+        if layered
+        else [as_float_array("params", params).copy()]
+    )
 
     def call():
         return float(f(layers if layered else layers[0]))

@@ -38,7 +38,11 @@ def make_binary_data(n_samples=200, n_features=5, seed=0, feature_scales=None, b
     n = check_positive_int("n_samples", n_samples)
     d = check_positive_int("n_features", n_features)
     rng = np.random.default_rng(check_seed(seed))
-    scales = np.ones(d) if feature_scales is None else as_float_array("feature_scales", feature_scales, shape=(d,))
+    scales = (
+        np.ones(d)
+        if feature_scales is None
+        else as_float_array("feature_scales", feature_scales, shape=(d,))
+    )
     X = rng.standard_normal((n, d)) * scales
     w_true = rng.standard_normal(d) / np.where(scales > 0, scales, 1.0)
     logits = X @ w_true + check_real("bias", bias)

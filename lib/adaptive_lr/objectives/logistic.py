@@ -95,11 +95,23 @@ class LogisticRegression(_Regression):
     no finite minimizer exists).
     """
 
-    def __init__(self, X, y, l2=0.0, batch_size=None, seed=0, fit_intercept=True, init_scale=0.0, name="logistic"):
+    def __init__(
+        self,
+        X,
+        y,
+        l2=0.0,
+        batch_size=None,
+        seed=0,
+        fit_intercept=True,
+        init_scale=0.0,
+        name="logistic",
+    ):
         self._setup(X, l2, batch_size, seed, fit_intercept, init_scale, name)
         y = as_float_array("y", y, ndim=1)
         if y.shape[0] != self.n_samples:
-            raise ValueError(f"y must have one label per row of X ({self.n_samples}), got {y.shape[0]}")
+            raise ValueError(
+                f"y must have one label per row of X ({self.n_samples}), got {y.shape[0]}"
+            )
         if not np.all((y == 0.0) | (y == 1.0)):
             raise ValueError("y must hold labels 0 and 1 only (not -1/+1)")
         self.y = y
@@ -107,14 +119,16 @@ class LogisticRegression(_Regression):
         self._minimizer_cache = None
 
     @classmethod
-    def synthetic(cls, n_samples=200, n_features=5, seed=0, feature_scales=None, **kwargs) -> "LogisticRegression":
+    def synthetic(
+        cls, n_samples=200, n_features=5, seed=0, feature_scales=None, **kwargs
+    ) -> LogisticRegression:
         """Logistic regression on :func:`~adaptive_lr.objectives.datasets.make_binary_data` (``seed`` seeds the data and the minibatches)."""
         X, y = datasets.make_binary_data(n_samples, n_features, seed, feature_scales)
         kwargs.setdefault("name", f"logistic(synthetic, n={n_samples}, d={n_features})")
         return cls(X, y, seed=seed, **kwargs)
 
     @classmethod
-    def breast_cancer(cls, **kwargs) -> "LogisticRegression":
+    def breast_cancer(cls, **kwargs) -> LogisticRegression:
         """Logistic regression on the standardized breast-cancer data shipped with scikit-learn (569 x 30)."""
         X, y = datasets.load_breast_cancer_data()
         kwargs.setdefault("name", "logistic(breast_cancer)")
@@ -198,12 +212,23 @@ class SoftmaxRegression(_Regression):
     """
 
     def __init__(
-        self, X, y, n_classes=None, l2=0.0, batch_size=None, seed=0, fit_intercept=True, init_scale=0.0, name="softmax"
+        self,
+        X,
+        y,
+        n_classes=None,
+        l2=0.0,
+        batch_size=None,
+        seed=0,
+        fit_intercept=True,
+        init_scale=0.0,
+        name="softmax",
     ):
         self._setup(X, l2, batch_size, seed, fit_intercept, init_scale, name)
         y = np.asarray(y)
         if y.ndim != 1 or y.shape[0] != self.n_samples:
-            raise ValueError(f"y must be a vector with one label per row of X ({self.n_samples}), got shape {y.shape}")
+            raise ValueError(
+                f"y must be a vector with one label per row of X ({self.n_samples}), got shape {y.shape}"
+            )
         if y.dtype.kind not in "iuf" or not np.all(y == np.round(y)) or (y.size and y.min() < 0):
             raise ValueError("y must hold integer class labels 0, 1, ..., n_classes-1")
         y = y.astype(np.int64)
@@ -217,14 +242,18 @@ class SoftmaxRegression(_Regression):
         self._shapes = ((self.X.shape[1], k),)
 
     @classmethod
-    def synthetic(cls, n_samples=300, n_features=5, n_classes=3, seed=0, class_sep=1.5, **kwargs) -> "SoftmaxRegression":
+    def synthetic(
+        cls, n_samples=300, n_features=5, n_classes=3, seed=0, class_sep=1.5, **kwargs
+    ) -> SoftmaxRegression:
         """Softmax regression on :func:`~adaptive_lr.objectives.datasets.make_multiclass_data` (``seed`` seeds data and minibatches)."""
         X, y = datasets.make_multiclass_data(n_samples, n_features, n_classes, seed, class_sep)
-        kwargs.setdefault("name", f"softmax(synthetic, n={n_samples}, d={n_features}, k={n_classes})")
+        kwargs.setdefault(
+            "name", f"softmax(synthetic, n={n_samples}, d={n_features}, k={n_classes})"
+        )
         return cls(X, y, n_classes=n_classes, seed=seed, **kwargs)
 
     @classmethod
-    def digits(cls, n_classes=10, **kwargs) -> "SoftmaxRegression":
+    def digits(cls, n_classes=10, **kwargs) -> SoftmaxRegression:
         """Softmax regression on the standardized 8x8 digits shipped with scikit-learn (1797 x 64 for 10 classes)."""
         X, y = datasets.load_digits_data(n_classes=n_classes)
         kwargs.setdefault("name", f"softmax(digits, k={n_classes})")
@@ -257,7 +286,9 @@ class SoftmaxRegression(_Regression):
         if idx is not None:
             return self._value(W), self._grad_on(W, idx)
         log_p = self._log_softmax(self.X @ W)
-        return self._loss(W, log_p), self.X.T @ (np.exp(log_p) - self.Y) / self.n_samples + self.l2 * W
+        return self._loss(W, log_p), self.X.T @ (
+            np.exp(log_p) - self.Y
+        ) / self.n_samples + self.l2 * W
 
     def accuracy(self, W) -> float:
         """The fraction of training samples whose largest logit is the true class."""

@@ -75,10 +75,16 @@ class Quadratic(Objective):
             raise ValueError("A must be symmetric")
         eigenvalues = np.linalg.eigvalsh(A)
         if eigenvalues[0] < -1e-10 * max(1.0, eigenvalues[-1]):
-            raise ValueError(f"A must be positive semi-definite; its smallest eigenvalue is {eigenvalues[0]:.3g}")
+            raise ValueError(
+                f"A must be positive semi-definite; its smallest eigenvalue is {eigenvalues[0]:.3g}"
+            )
         self.A = 0.5 * (A + A.T)  # exactly symmetric, so the gradient is exactly that of f
         self.eigenvalues = np.clip(eigenvalues, 0.0, None)
-        self.theta_star = np.zeros(n) if theta_star is None else as_float_array("theta_star", theta_star, shape=(n,))
+        self.theta_star = (
+            np.zeros(n)
+            if theta_star is None
+            else as_float_array("theta_star", theta_star, shape=(n,))
+        )
         self.noise_std = check_nonneg("noise_std", noise_std)
         self.seed = check_seed(seed)
         self.stochastic = self.noise_std > 0.0
@@ -99,7 +105,11 @@ class Quadratic(Objective):
     @property
     def condition_number(self) -> float:
         r""":math:`\kappa = \lambda_{\max}(A) / \lambda_{\min}(A)` (``inf`` for a singular ``A``)."""
-        return float(self.eigenvalues[-1] / self.eigenvalues[0]) if self.eigenvalues[0] > 0 else float("inf")
+        return (
+            float(self.eigenvalues[-1] / self.eigenvalues[0])
+            if self.eigenvalues[0] > 0
+            else float("inf")
+        )
 
     @classmethod
     def two_d(
@@ -111,7 +121,7 @@ class Quadratic(Objective):
         theta0=(-4.0, 3.0),
         noise_std=0.0,
         seed=0,
-    ) -> "Quadratic":
+    ) -> Quadratic:
         r"""A 2-D quadratic for contour plots: :math:`A = R(\alpha)\, \mathrm{diag}(\lambda_{\max}/\kappa,\ \lambda_{\max})\, R(\alpha)^\top`.
 
         At ``angle=0`` the valley is axis-aligned: shallow along :math:`\theta_1`,
@@ -128,12 +138,26 @@ class Quadratic(Objective):
         angle = check_real("angle", angle)
         R = rotation_2d(angle)
         A = R @ np.diag([lam / kappa, lam]) @ R.T
-        return cls(A, theta_star, noise_std, seed, theta0, name=f"quadratic2d(kappa={kappa:g}, angle={angle:g})")
+        return cls(
+            A,
+            theta_star,
+            noise_std,
+            seed,
+            theta0,
+            name=f"quadratic2d(kappa={kappa:g}, angle={angle:g})",
+        )
 
     @classmethod
     def random(
-        cls, dim, condition_number=10.0, rotate=True, max_eigenvalue=1.0, theta_star=None, noise_std=0.0, seed=0
-    ) -> "Quadratic":
+        cls,
+        dim,
+        condition_number=10.0,
+        rotate=True,
+        max_eigenvalue=1.0,
+        theta_star=None,
+        noise_std=0.0,
+        seed=0,
+    ) -> Quadratic:
         r"""An ``dim``-dimensional quadratic :math:`A = Q \Lambda Q^\top` with a chosen condition number.
 
         The eigenvalues are log-spaced from :math:`\lambda_{\max}/\kappa` to
@@ -154,13 +178,24 @@ class Quadratic(Objective):
         else:
             A = np.diag(eigenvalues)
         rot = "rotated" if rotate else "diagonal"
-        return cls(A, theta_star, noise_std, seed, name=f"quadratic(n={dim}, kappa={kappa:g}, {rot})")
+        return cls(
+            A, theta_star, noise_std, seed, name=f"quadratic(n={dim}, kappa={kappa:g}, {rot})"
+        )
 
     @classmethod
-    def diagonal(cls, eigenvalues, theta_star=None, noise_std=0.0, seed=0, theta0=None) -> "Quadratic":
+    def diagonal(
+        cls, eigenvalues, theta_star=None, noise_std=0.0, seed=0, theta0=None
+    ) -> Quadratic:
         r"""The axis-aligned quadratic :math:`f(\theta) = \tfrac12 \sum_i \lambda_i (\theta_i - \theta^*_i)^2`."""
         eigenvalues = as_float_array("eigenvalues", eigenvalues, ndim=1)
-        return cls(np.diag(eigenvalues), theta_star, noise_std, seed, theta0, name=f"quadratic(diag, n={eigenvalues.size})")
+        return cls(
+            np.diag(eigenvalues),
+            theta_star,
+            noise_std,
+            seed,
+            theta0,
+            name=f"quadratic(diag, n={eigenvalues.size})",
+        )
 
     def _init_params(self, rng):
         return self.theta_star + rng.standard_normal(self.dim)
@@ -182,7 +217,9 @@ class Quadratic(Objective):
         d = theta - self.theta_star
         Ad = self.A @ d
         if self.noise_std > 0.0:
-            return 0.5 * (d @ Ad), Ad + self.noise_std * step_rng(self.seed, t).standard_normal(self.dim)
+            return 0.5 * (d @ Ad), Ad + self.noise_std * step_rng(self.seed, t).standard_normal(
+                self.dim
+            )
         return 0.5 * (d @ Ad), Ad
 
     def _values(self, points):

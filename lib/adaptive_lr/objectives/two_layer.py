@@ -48,20 +48,26 @@ class TwoLayerNet(Objective):
 
     layer_names = ("W1", "b1", "W2", "b2")
 
-    def __init__(self, X, Y, hidden=16, layer_scale=1.0, l2=0.0, batch_size=None, seed=0, name="two_layer"):
+    def __init__(
+        self, X, Y, hidden=16, layer_scale=1.0, l2=0.0, batch_size=None, seed=0, name="two_layer"
+    ):
         X = as_float_array("X", X, ndim=2)
         Y = as_float_array("Y", Y)
         if Y.ndim == 1:
             Y = Y[:, None]
         if Y.ndim != 2 or Y.shape[0] != X.shape[0]:
-            raise ValueError(f"Y must have one row per row of X ({X.shape[0]}), got shape {Y.shape}")
+            raise ValueError(
+                f"Y must have one row per row of X ({X.shape[0]}), got shape {Y.shape}"
+            )
         if X.shape[0] == 0:
             raise ValueError("X must have at least one row (sample)")
         self.X, self.Y = X, Y
         self.hidden = check_positive_int("hidden", hidden)
         self.layer_scale = check_positive("layer_scale", layer_scale)
         self.l2 = check_nonneg("l2", l2)
-        self.batch_size = None if batch_size is None else check_positive_int("batch_size", batch_size)
+        self.batch_size = (
+            None if batch_size is None else check_positive_int("batch_size", batch_size)
+        )
         self.seed = check_seed(seed)
         self.stochastic = self.batch_size is not None and self.batch_size < X.shape[0]
         self.name = str(name)
@@ -71,8 +77,16 @@ class TwoLayerNet(Objective):
 
     @classmethod
     def synthetic(
-        cls, n_samples=200, n_features=4, n_outputs=1, hidden=16, teacher_hidden=8, noise_std=0.1, seed=0, **kwargs
-    ) -> "TwoLayerNet":
+        cls,
+        n_samples=200,
+        n_features=4,
+        n_outputs=1,
+        hidden=16,
+        teacher_hidden=8,
+        noise_std=0.1,
+        seed=0,
+        **kwargs,
+    ) -> TwoLayerNet:
         r"""A network fitted to a random tanh *teacher* network plus Gaussian noise.
 
         :math:`x \sim \mathcal N(0, I_d)`, :math:`y = \tanh(x^\top V_1) V_2 + \sigma\xi`
@@ -90,7 +104,9 @@ class TwoLayerNet(Objective):
         V1 = rng.standard_normal((d, ht)) * (2.0 / np.sqrt(d))
         V2 = rng.standard_normal((ht, m)) / np.sqrt(ht)
         Y = np.tanh(X @ V1) @ V2 + sigma * rng.standard_normal((n, m))
-        kwargs.setdefault("name", f"two_layer(n={n}, d={d}, h={hidden}, scale={kwargs.get('layer_scale', 1.0):g})")
+        kwargs.setdefault(
+            "name", f"two_layer(n={n}, d={d}, h={hidden}, scale={kwargs.get('layer_scale', 1.0):g})"
+        )
         return cls(X, Y, hidden=hidden, seed=seed, **kwargs)
 
     @property
@@ -138,7 +154,9 @@ class TwoLayerNet(Objective):
         return 0.5 * np.vdot(R, R) / n + self._penalty(params), grads
 
     def _grad(self, params, t):
-        return self._forward_backward(params, minibatch_indices(self.n_samples, self.batch_size, self.seed, t))[1]
+        return self._forward_backward(
+            params, minibatch_indices(self.n_samples, self.batch_size, self.seed, t)
+        )[1]
 
     def _full_grad(self, params):
         return self._forward_backward(params, None)[1]
