@@ -377,6 +377,9 @@ def test_logistic_minimizer_by_newton_and_hessian():
     assert LogisticRegression.synthetic(l2=0.0).minimizer is None, (
         "without L2 the minimizer should be None"
     )
+    assert 0.6 < obj.accuracy(theta) <= 1.0, (
+        f"the fitted model's accuracy is {obj.accuracy(theta):.2f}"
+    )
 
 
 @given(

@@ -41,7 +41,7 @@ class DivergenceError(FloatingPointError):
     """Raised by :func:`run` with ``on_divergence="raise"`` when the loss stops being finite."""
 
 
-@dataclass
+@dataclass(eq=False)  # arrays have no single truth value, so == between trajectories is not defined
 class Trajectory:
     r"""What :func:`run` records. ``n = n_steps`` is the number of steps completed.
 
@@ -93,8 +93,9 @@ class Trajectory:
         ``(n, L)``: per layer, ``adaptive_lr.optim.trust_ratio(w, u)`` of the
         layer's weight :math:`w = \theta_{t-1}` and its update direction per
         unit learning rate :math:`u = \Delta\theta_t / \eta`. For SGD
-        :math:`u = g_t`, so this is the ratio LARS would apply; for Adam it is
-        the ratio LAMB would apply on top of Adam's direction; for LAMB itself
+        :math:`u = g_t`, so this is the ratio LARS would apply (trust
+        coefficient 1, no weight decay); for Adam it is the ratio LAMB would
+        apply to Adam's direction (no weight decay); for LAMB itself
         it is 1 (LAMB makes :math:`\|\Delta w\| = \eta\|w\|`). NaN when the
         optimizer has no learning rate ``lr`` or it is 0.
 
@@ -103,8 +104,8 @@ class Trajectory:
     layered objective), ``state_names``, ``optimizer``, ``hyperparams``,
     ``objective``, ``steps`` (requested), ``diverged_at`` (``None``, or the
     index ``k`` of the first iterate whose loss, gradient or entries were not
-    finite; the record stops at :math:`\theta_{k-1}`, so every number in it
-    is finite) and ``layer_names``.
+    finite; the record stops at :math:`\theta_{k-1}`, so every loss and
+    iterate in it is finite) and ``layer_names``.
     """
 
     optimizer: str
@@ -331,7 +332,8 @@ def run(
         When a loss, gradient or iterate stops being finite, the run stops and
         records ``diverged_at``; ``"warn"`` also issues a
         :class:`DivergenceWarning`, ``"raise"`` raises :class:`DivergenceError`
-        instead of returning.
+        instead of returning. A finite step whose norm overflows float64
+        counts as divergence too.
 
     Each step calls ``value_and_grad`` once; a single-array objective runs as
     a one-layer list through :func:`adaptive_lr.optim.apply_to_layers`, so
@@ -458,10 +460,11 @@ def run(
             warnings.warn(message, DivergenceWarning, stacklevel=2)
 
     n = n_done
-    grad_norm = np.sqrt(np.sum(layer_grad_norm[:n] ** 2, axis=1))
-    update_norm = np.sqrt(np.sum(layer_update_norm[:n] ** 2, axis=1))
-    param_norm = np.sqrt(np.sum(layer_param_norm[: n + 1] ** 2, axis=1))
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # Norms just short of divergence can overflow when squared: inf is the honest answer there.
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        grad_norm = np.sqrt(np.sum(layer_grad_norm[:n] ** 2, axis=1))
+        update_norm = np.sqrt(np.sum(layer_update_norm[:n] ** 2, axis=1))
+        param_norm = np.sqrt(np.sum(layer_param_norm[: n + 1] ** 2, axis=1))
         update_ratio = np.where(param_norm[:n] > 0.0, update_norm / param_norm[:n], np.nan)
     params = None if snapshots is None else unwrap([buf[: n + 1] for buf in snapshots])
     grads_out = None if grad_record is None else unwrap([buf[:n] for buf in grad_record])

@@ -162,6 +162,11 @@ class LogisticRegression(_Regression):
         p = sigmoid(self.X @ theta)
         return (self.X.T * (p * (1.0 - p))) @ self.X / self.n_samples + self.l2 * np.eye(theta.size)
 
+    def accuracy(self, theta) -> float:
+        """The fraction of training samples on the right side of the decision boundary :math:`z = 0`."""
+        theta = self._check_params(theta)
+        return float(np.mean((self.X @ theta > 0.0) == (self.y == 1.0)))
+
     @property
     def minimizer(self):
         """The unique minimizer when ``l2 > 0`` (Newton's method, computed once), else ``None``."""
