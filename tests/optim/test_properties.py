@@ -351,3 +351,6 @@ def test_make_optimizer_rejects_unknown_names_and_keywords():
         optim.make_optimizer("adam", betta1=0.9)
     with pytest.raises(TypeError, match="unexpected hyperparameter 't'"):
         optim.make_optimizer("lamb", t=3)
+    for name in ("lars", "shampoo"):  # their lr has no default
+        with pytest.raises(TypeError, match=f"{name}: {name}_update needs lr"):
+            optim.make_optimizer(name)

@@ -59,14 +59,17 @@ _STEP_ARGUMENTS = frozenset(
 
 
 def _known_keywords(update, hp, bound_by_builder=()):
-    """Refuse a misspelt hyperparameter when the optimizer is made, not at its first step."""
+    """Refuse a misspelt or missing hyperparameter when the optimizer is made, not at its first step."""
     params = inspect.signature(update).parameters
+    allowed = [p for p in params if p not in _STEP_ARGUMENTS and p not in bound_by_builder]
     for key in hp:
-        if key not in params or key in _STEP_ARGUMENTS or key in bound_by_builder:
-            allowed = [p for p in params if p not in _STEP_ARGUMENTS and p not in bound_by_builder]
+        if key not in allowed:
             raise TypeError(
                 f"unexpected hyperparameter {key!r}; {update.__name__} takes {', '.join(allowed)}"
             )
+    missing = [p for p in allowed if params[p].default is inspect.Parameter.empty and p not in hp]
+    if missing:
+        raise TypeError(f"{update.__name__} needs {', '.join(missing)} (no default)")
 
 
 def _adam_like(update, init, names):
