@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._axes import get_ax
+from .matrix import _plain_log_ticks
 
 
 def _as_table(values, layer_names):
@@ -82,6 +83,7 @@ def plot_layer_series(
         ax.axhline(float(value), color="k", ls="--", lw=0.9, label=text)
     if logy:
         ax.set_yscale("log")
+        _plain_log_ticks(ax.yaxis)
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -170,6 +172,8 @@ def plot_hyperparameter_grid(
                    interpolation="nearest")
     cb = ax.figure.colorbar(im, ax=ax)
     cb.set_label(colorbar_label)
+    if log:
+        _plain_log_ticks(cb.ax.yaxis)
     ax.set_xticks(range(wds.size), _log_ticks(wds), rotation=45, ha="right")
     ax.set_yticks(range(lrs.size), _log_ticks(lrs))
     if annotate:

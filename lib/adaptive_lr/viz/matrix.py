@@ -20,6 +20,19 @@ import numpy as np
 
 from ._axes import get_ax
 
+
+def _plain_log_ticks(axis):
+    """Label a log axis with plain numbers at 1, 2, 5 x 10^k and no minor labels.
+
+    Mathtext labels (10^k with superscripts) cost most of a redraw's layout time;
+    plain labels keep a widget callback fast.
+    """
+    from matplotlib import ticker
+
+    axis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:.3g}"))
+    axis.set_minor_formatter(ticker.NullFormatter())
+
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
@@ -77,6 +90,7 @@ def plot_singular_values(
         ax.plot(np.arange(1, len(s) + 1), s, label=label, **kw)
     if logy:
         ax.set_yscale("log")
+        _plain_log_ticks(ax.yaxis)
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -124,6 +138,7 @@ def plot_singular_value_map(
         ax.plot(x[order], y[order], marker=_MARKERS[k % len(_MARKERS)], ms=3, lw=1.2, label=label)
     if logx:
         ax.set_xscale("log")
+        _plain_log_ticks(ax.xaxis)
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -171,6 +186,8 @@ def plot_state_memory(
         ax.plot(x, y, marker=_MARKERS[k % len(_MARKERS)], ms=3, label=text, **styles.get(label, {}))
     ax.set_xscale("log")
     ax.set_yscale("log")
+    _plain_log_ticks(ax.xaxis)
+    _plain_log_ticks(ax.yaxis)
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -214,6 +231,8 @@ def plot_matrix(
     im = ax.imshow(data, cmap=cmap, norm=norm, interpolation="nearest", aspect="auto")
     cb = ax.figure.colorbar(im, ax=ax)
     cb.set_label(colorbar_label)
+    if log:
+        _plain_log_ticks(cb.ax.yaxis)
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
