@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from . import _checks as check
+from . import _fast
 
 
 def init_adafactor(X):
@@ -64,6 +65,8 @@ def adafactor_update(X, G, R, C, t, lr=1e-2, beta2_decay=-0.8, eps1=1e-30, eps2=
     eps1, eps2 = check.nonneg("eps1", eps1), check.nonneg("eps2", eps2)
     d = check.positive("d", d)
     check.finite("G", G, xp)
+    if _fast.applies(X, G, R, C):  # same result up to rounding in the RMS sums (see _fast)
+        return _fast.adafactor(X, G, R, C, t, lr, float(beta2_decay), eps1, eps2, d)
 
     w = float(t) ** float(beta2_decay)  # 1 - beta2_hat_t
     G2 = G * G

@@ -8,6 +8,7 @@ runs either over a list of layers.
 from __future__ import annotations
 
 from . import _checks as check
+from . import _fast
 from .adam import _check_adam, _moments
 
 
@@ -106,6 +107,8 @@ def lamb_update(w, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-6, wei
     """
     xp, (t, lr, beta1, beta2, eps) = _check_adam({"w": w}, grad, m, v, t, lr, beta1, beta2, eps)
     weight_decay = check.nonneg("weight_decay", weight_decay)
+    if _fast.applies(w, grad, m, v):  # same result up to rounding in the norms (see _fast)
+        return _fast.lamb(w, grad, m, v, t, lr, beta1, beta2, eps, weight_decay)
     m, v = _moments(grad, m, v, beta1, beta2)
     m_hat = m / (1.0 - beta1**t)
     v_hat = v / (1.0 - beta2**t)
