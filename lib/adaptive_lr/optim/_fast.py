@@ -239,11 +239,12 @@ def adafactor(X, G, R, C, t, lr, beta2_decay, eps1, eps2, d):
     floor = X.dtype.type(max(eps1 * eps1, np.finfo(X.dtype).smallest_normal))
     U = np.empty_like(X)  # the output array; it holds U until the last pass
     x_sq = u_sq = 0.0
-    C_row = C_out.reshape(1, m)
     for b in blocks:
         k = b.stop - b.start
         s, Ub, Xb = scratch[:k], U[b], X[b]
-        np.multiply(R_out[b].reshape(k, 1), C_row, out=s)
+        # R C^T for these rows. einsum writes the products straight into s;
+        # a broadcasting np.multiply would allocate a 64 KiB buffer per call.
+        np.einsum("i,j->ij", R_out[b], C_out, out=s)
         np.divide(s, scale, out=s)
         np.maximum(s, floor, out=s)
         np.sqrt(s, out=s)
