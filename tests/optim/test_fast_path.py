@@ -3,11 +3,12 @@
 Every rule with a fast path runs twice on the same NumPy inputs: as called
 (the fast path) and inside ``_fast.disabled()`` (the readable, array-API
 form that defines the rule). Adam, AdamW and AdaGrad must agree bit for bit,
-and so must the moments of LAMB and the row statistic of Adafactor; LAMB's
-weights and Adafactor's X and column statistic, whose sums are taken block by
-block, within rtol 1e-5 (float32) or 1e-12 (float64) of the result's scale.
-Some examples shrink the block so that a small array spans many blocks,
-the last one short.
+and so must LAMB's moments and Adafactor's R. LAMB's weights and Adafactor's
+X depend on sums over the whole array, taken block by block: their step must
+agree within rtol 1e-5 (float32) or 1e-12 (float64), plus a few ulps for the
+final rounding. Adafactor's C is summed in NumPy's order, except for a single
+column, which NumPy sums pairwise: it must agree within the same rtol. Some examples shrink the block so that a small array
+spans many blocks, the last one short.
 """
 
 import contextlib

@@ -202,9 +202,10 @@ def adafactor(X, G, R, C, t, lr, beta2_decay, eps1, eps2, d):
     r"""Adafactor on a matrix: returns ``(X, R, C)`` as :func:`~.adafactor.adafactor_update`.
 
     Three passes over blocks of rows. (1) Row and column means of
-    :math:`G \odot G`; the column sums carry from block to block in the same
-    order as NumPy's own reduction, so ``R`` and ``C`` match the readable form
-    exactly. (2) :math:`U = G / \sqrt{\max(R C^\top / \max(\mathrm{mean}(R), \epsilon_1), \text{floor})}`,
+    :math:`G \odot G`. ``R`` matches the readable form bit for bit. The column
+    sums carry from block to block in the order NumPy adds rows, so ``C``
+    matches too, except for a one-column matrix, which NumPy sums pairwise
+    (then ``C`` differs in the last bits). (2) :math:`U = G / \sqrt{\max(R C^\top / \max(\mathrm{mean}(R), \epsilon_1), \text{floor})}`,
     stored in the output array, with :math:`\sum X^2` and :math:`\sum U^2`
     for the two RMS values. (3) :math:`X - \bigl(\alpha / \max(1, \mathrm{RMS}(U)/d)\bigr)\, U`
     over the stored :math:`U`.
