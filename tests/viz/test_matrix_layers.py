@@ -84,6 +84,16 @@ def test_state_memory_log_log_and_highlight_values():
         plot_state_memory(n, {"bad": [1, 2]})
 
 
+def test_state_memory_highlight_between_grid_points_exact_or_log_interpolated():
+    n = np.array([100.0, 10000.0])
+    counts = {"2nm": 2 * n * 3 * n, "n+m": n + 3 * n}
+    ax = plot_state_memory(n, counts, highlight=1000, highlight_counts={"n+m": 4000})
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "2nm: 6,000,000" in labels          # a power law: exact on log-log axes
+    assert "n+m: 4,000" in labels
+    assert ax.xaxis.get_major_formatter()(1000.0) == "1000"
+
+
 def test_matrix_image_with_shared_log_scale():
     A = np.outer([1.0, 2.0, 4.0], [1.0, 10.0])
     ax = plot_matrix(A, title="G squared", colorbar_label="entry", log=True, vmin=0.1, vmax=100)

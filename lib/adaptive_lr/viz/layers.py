@@ -83,7 +83,7 @@ def plot_layer_series(
         ax.axhline(float(value), color="k", ls="--", lw=0.9, label=text)
     if logy:
         ax.set_yscale("log")
-        _plain_log_ticks(ax.yaxis)
+        _plain_log_ticks(ax.yaxis, values[:, list(cols)])
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -173,7 +173,7 @@ def plot_hyperparameter_grid(
     cb = ax.figure.colorbar(im, ax=ax)
     cb.set_label(colorbar_label)
     if log:
-        _plain_log_ticks(cb.ax.yaxis)
+        _plain_log_ticks(cb.ax.yaxis, [lo, hi])
     ax.set_xticks(range(wds.size), _log_ticks(wds), rotation=45, ha="right")
     ax.set_yticks(range(lrs.size), _log_ticks(lrs))
     if annotate:

@@ -21,16 +21,30 @@ import numpy as np
 from ._axes import get_ax
 
 
-def _plain_log_ticks(axis):
-    """Label a log axis with plain numbers at 1, 2, 5 x 10^k and no minor labels.
+def _tick_text(v) -> str:
+    if 1e-3 <= abs(v) < 1e4:
+        return f"{v:.4g}"
+    mantissa, exponent = f"{v:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
 
-    Mathtext labels (10^k with superscripts) cost most of a redraw's layout time;
-    plain labels keep a widget callback fast.
+
+def _plain_log_ticks(axis, values=None):
+    """Label a log axis with plain text (``0.5``, ``2e-6``) and no minor labels.
+
+    Mathtext labels (10 with a superscript) cost much of a redraw's layout time;
+    plain labels keep a widget callback fast. When ``values`` span more than two
+    decades only powers of ten are labelled, else 1, 2 and 5 times them.
     """
     from matplotlib import ticker
 
-    axis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
-    axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:.3g}"))
+    subs = (1.0, 2.0, 5.0)
+    if values is not None:
+        v = np.asarray(values, dtype=float)
+        v = v[np.isfinite(v) & (v > 0)]
+        if v.size and np.log10(v.max() / v.min()) > 2:
+            subs = (1.0,)
+    axis.set_major_locator(ticker.LogLocator(subs=subs, numticks=8))
+    axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: _tick_text(v)))
     axis.set_minor_formatter(ticker.NullFormatter())
 
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
@@ -90,7 +104,7 @@ def plot_singular_values(
         ax.plot(np.arange(1, len(s) + 1), s, label=label, **kw)
     if logy:
         ax.set_yscale("log")
-        _plain_log_ticks(ax.yaxis)
+        _plain_log_ticks(ax.yaxis, np.concatenate([np.ravel(v) for v in svals.values()]))
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -138,7 +152,7 @@ def plot_singular_value_map(
         ax.plot(x[order], y[order], marker=_MARKERS[k % len(_MARKERS)], ms=3, lw=1.2, label=label)
     if logx:
         ax.set_xscale("log")
-        _plain_log_ticks(ax.xaxis)
+        _plain_log_ticks(ax.xaxis, x)
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -156,6 +170,7 @@ def plot_state_memory(
     xlabel=r"matrix size $n$ (an $n \times n$ matrix)",
     ylabel="state entries (numbers stored)",
     highlight=None,
+    highlight_counts=None,
     styles=None,
 ):
     r"""State size against matrix size, one curve per optimizer, on log-log axes.
@@ -169,7 +184,9 @@ def plot_state_memory(
         :func:`adaptive_lr.optim.adafactor_state_size`).
     highlight : float, optional
         A vertical marker at this size (the matrix chosen with a slider); the
-        legend gives each curve's value there.
+        legend gives each curve's value there: ``highlight_counts[label]`` when
+        given (exact counts), else interpolated on log-log axes (exact for
+        power laws such as :math:`2nm` of an :math:`n \times cn` matrix).
     """
     ax = get_ax(ax)
     styles = styles or {}
@@ -182,12 +199,16 @@ def plot_state_memory(
             raise ValueError(f"counts[{label!r}] has shape {y.shape}, sizes has {x.shape}")
         text = label
         if highlight is not None:
-            text = f"{label}: {np.interp(np.log(highlight), np.log(x), y):,.0f}"
+            if highlight_counts is not None and label in highlight_counts:
+                at = float(highlight_counts[label])
+            else:
+                at = float(np.exp(np.interp(np.log(highlight), np.log(x), np.log(y))))
+            text = f"{label}: {at:,.0f}"
         ax.plot(x, y, marker=_MARKERS[k % len(_MARKERS)], ms=3, label=text, **styles.get(label, {}))
     ax.set_xscale("log")
     ax.set_yscale("log")
-    _plain_log_ticks(ax.xaxis)
-    _plain_log_ticks(ax.yaxis)
+    _plain_log_ticks(ax.xaxis, x)
+    _plain_log_ticks(ax.yaxis, np.concatenate([np.ravel(v) for v in counts.values()]))
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -232,7 +253,7 @@ def plot_matrix(
     cb = ax.figure.colorbar(im, ax=ax)
     cb.set_label(colorbar_label)
     if log:
-        _plain_log_ticks(cb.ax.yaxis)
+        _plain_log_ticks(cb.ax.yaxis, [lo, hi])
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
