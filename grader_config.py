@@ -1,0 +1,60 @@
+"""The nbgrader configuration of the course (nbgrader_config.py loads this file).
+
+nbgrader 0.9 ignores ``--config FILE`` and only reads ``nbgrader_config.py``
+(from the working directory and Jupyter's config paths); the formgrader in
+JupyterLab reads it too. That file is a stub that loads this one, so the
+settings live here, with their reasons.
+
+Environment overrides (for a scratch course, CI or a production server):
+
+``ADAPTIVE_LR_COURSE_ROOT``    the course directory (default: this file's folder)
+``ADAPTIVE_LR_GRADEBOOK_URL``  the gradebook database URL, e.g.
+                               ``postgresql://grader@db/adaptive_lr`` (default:
+                               ``sqlite:///<course root>/gradebook.db``)
+``ADAPTIVE_LR_CELL_TIMEOUT``   seconds a cell may run while grading (default 60)
+
+The gradebook holds the hidden tests in plain text: it lives in the course
+root, which is never released (``release/`` is), and ``.gitignore`` keeps
+``gradebook*.db`` out of git.
+"""
+
+import os
+from pathlib import Path
+
+c = get_config()  # noqa: F821  (injected by traitlets' config loader)
+
+ASSIGNMENT = "adaptive_lr"
+COURSE_ROOT = Path(os.environ.get("ADAPTIVE_LR_COURSE_ROOT") or Path(__file__).resolve().parent).resolve()
+
+c.CourseDirectory.course_id = "adaptive-lr"
+c.CourseDirectory.root = str(COURSE_ROOT)
+c.CourseDirectory.db_url = os.environ.get("ADAPTIVE_LR_GRADEBOOK_URL") or f"sqlite:///{COURSE_ROOT / 'gradebook.db'}"
+# The one assignment: `nbgrader generate_assignment`, `autograde` and
+# `generate_feedback` then take no assignment argument (nbgrader refuses both).
+c.CourseDirectory.assignment_id = ASSIGNMENT
+
+# A cell that runs longer than this is interrupted and scores 0 (the hidden
+# tests of one function take well under a second).
+c.Execute.timeout = int(os.environ.get("ADAPTIVE_LR_CELL_TIMEOUT", "60"))
+c.Execute.startup_timeout = 120
+c.Execute.interrupt_on_timeout = True
+
+# nbgrader scores a test cell 0 when anything reaches stderr. The graders never
+# write there; these messages come from the environment, not from a submission,
+# and are dropped before grading (only when the whole stderr output is one of them).
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = (
+    r"\A\s*(Matplotlib is building the font cache; this may take a moment\."
+    r"|Matplotlib created a temporary cache directory at \S+ because the default path \(.*\) "
+    r"is not a writable directory; it is highly recommended to set the MPLCONFIGDIR environment "
+    r"variable to a writable directory, in particular to speed up the import of Matplotlib and "
+    r"to better support multiprocessing\.)\s*\Z"
+)
+
+# Feedback shows each hidden test's docstring, result and message, never its
+# code: HideHiddenTests strips the hidden region and shortens tracebacks.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "adaptive_lr.course.feedback.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

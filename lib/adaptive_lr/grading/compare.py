@@ -1,0 +1,108 @@
+"""Compare a student's outputs with the reference's, with tolerances, and say what differs.
+
+Used by the referee only, in its own clean interpreter: nothing a notebook
+does to NumPy can reach these comparisons.
+
+Tolerances. The reference is computed in float64 from the (exactly upcast)
+inputs; a result is accepted when every entry satisfies
+
+    |got - expected| <= rtol * |expected| + rtol * max|expected| + rounding
+
+with ``rtol`` 1e-6 for float64 inputs and 2e-3 for float32 inputs, and
+``rounding`` four units in the last place of the input's dtype. A parameter
+(``theta``, ``w``, ``W``, ``X``) is compared through its *update*
+``new - old``: an update of 1e-6 on weights of size 1 is invisible in the
+weights but not in the update, and it is the update that a mistake changes.
+Algebraically equivalent rearrangements pass; a misplaced epsilon, a missing
+factor or a wrong sign do not.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+RTOL = {"float64": 1e-6, "float32": 2e-3}
+ULP = {"float64": float(np.finfo(np.float64).eps), "float32": float(np.finfo(np.float32).eps)}
+
+
+class Got:
+    """A student's output decoded from its wire description."""
+
+    def __init__(self, desc):
+        self.kind = desc.get("kind")
+        self.type = desc.get("type")
+        self.array = None
+        if self.kind == "array" or self.kind == "numpy_scalar":
+            self.array = desc["data"]
+        elif self.kind == "number":
+            self.array = np.asarray(desc["value"], dtype=np.float64)
+
+    def what(self) -> str:
+        if self.kind == "array":
+            return f"an array of shape {tuple(self.array.shape)} and dtype {self.array.dtype}"
+        if self.kind in ("numpy_scalar", "number"):
+            return f"a number ({self.type})"
+        if self.kind == "none":
+            return "None (is a `return` missing?)"
+        if self.kind in ("tuple", "list"):
+            return f"a {self.kind}"
+        return f"an object of type {self.type}"
+
+
+def fmt(a, n=6) -> str:
+    a = np.asarray(a, dtype=np.float64)
+    flat = a.ravel()
+    body = np.array2string(flat[:n], precision=4, separator=", ", max_line_width=200)
+    if flat.size > n:
+        body = body[:-1] + ", ...]"
+    if a.ndim == 0:
+        return f"{float(a):.6g}"
+    return body
+
+
+def mismatch(got, expected, dtype: str, base=None, rtol=None):
+    """``None`` when ``got`` matches ``expected``, else ``(index, largest_error, allowed)``.
+
+    ``base`` (the parameter before the step) switches to comparing updates.
+    """
+    rtol = RTOL[dtype] if rtol is None else rtol
+    ulp = ULP[dtype]
+    g = np.asarray(got, dtype=np.float64)
+    e = np.asarray(expected, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        if base is not None:
+            b = np.asarray(base, dtype=np.float64)
+            floor = 4.0 * ulp * (np.abs(b) + np.abs(e))
+            g, e = g - b, e - b
+        else:
+            floor = 4.0 * ulp * np.abs(e)
+        scale = float(np.max(np.abs(e))) if e.size else 0.0
+        allowed = rtol * np.abs(e) + rtol * scale + floor + 1e-300
+        err = np.abs(g - e)
+        both_nan = np.isnan(g) & np.isnan(e)
+        same_inf = np.isinf(g) & np.isinf(e) & (np.sign(g) == np.sign(e))
+        bad = ~((err <= allowed) | both_nan | same_inf)
+    if not bad.any():
+        return None
+    ratio = np.where(bad, np.nan_to_num(err / allowed, nan=np.inf, posinf=np.inf), 0.0)
+    k = int(np.argmax(ratio))
+    index = np.unravel_index(k, e.shape) if e.ndim else ()
+    return index, float(err.ravel()[k]), float(allowed.ravel()[k])
+
+
+def scale_factor(got, expected, base=None):
+    """``c`` when ``got`` (or its update) is ``c`` times the expected one, else ``None``."""
+    g = np.asarray(got, dtype=np.float64).ravel()
+    e = np.asarray(expected, dtype=np.float64).ravel()
+    if base is not None:
+        b = np.asarray(base, dtype=np.float64).ravel()
+        g, e = g - b, e - b
+    with np.errstate(all="ignore"):
+        ee = float(e @ e)
+        if not np.isfinite(ee) or ee == 0.0 or not np.all(np.isfinite(g)):
+            return None
+        c = float(g @ e) / ee
+        resid = float(np.linalg.norm(g - c * e))
+        if resid <= 1e-3 * abs(c) * np.sqrt(ee) and abs(c - 1.0) > 1e-3 and c != 0.0:
+            return c
+    return None

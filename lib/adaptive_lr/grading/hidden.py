@@ -1,0 +1,140 @@
+"""What the hidden test cells call: the kernel side of a conversation with the referee.
+
+``hidden_test("adam_update", adam_update, seed=...)`` asks the referee for the
+cases of that seed, runs the student's function on each under the tripwires
+of :mod:`.guard`, sends back what it returned, and prints the referee's
+one-line success or raises ``AssertionError`` with the referee's message.
+``hidden_number`` does the same for a numeric answer.
+
+The referee is started once per kernel (``python -I``) and stopped when the
+kernel exits (it reads EOF on its stdin). Its stderr goes to a temporary file,
+never to the notebook: nbgrader scores a cell 0 when anything reaches stderr.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import subprocess
+import sys
+import tempfile
+
+from . import guard, integrity, wire
+from .api import FUNCTIONS
+
+_LIB = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from adaptive_lr.grading.referee import main; main()"
+_STATE: dict = {"proc": None, "err": None}
+
+
+class RefereeError(RuntimeError):
+    """The referee process failed: a fault of the grader, not of the submission."""
+
+
+def _start():
+    err = tempfile.TemporaryFile()
+    proc = subprocess.Popen(
+        [sys.executable, "-I", "-c", _BOOT, _LIB],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=err,
+        close_fds=True,
+    )
+    _STATE["proc"], _STATE["err"] = proc, err
+    return proc
+
+
+def _stop():
+    proc = _STATE.get("proc")
+    if proc is not None:
+        try:
+            proc.stdin.close()
+            proc.wait(timeout=5)
+        except Exception:
+            proc.kill()
+        _STATE["proc"] = None
+
+
+atexit.register(_stop)
+
+
+def _stderr_tail() -> str:
+    err = _STATE.get("err")
+    if err is None:
+        return ""
+    try:
+        err.seek(0)
+        return err.read().decode("utf-8", "replace")[-2000:]
+    except Exception:
+        return ""
+
+
+def request(tree: dict, _retry: bool = True) -> dict:
+    """Send one request to the referee and return its reply."""
+    proc = _STATE.get("proc")
+    if proc is None or proc.poll() is not None:
+        proc = _start()
+    try:
+        wire.write_frame(proc.stdin, wire.encode(tree))
+        reply = wire.decode(wire.read_frame(proc.stdout))
+    except (EOFError, OSError, ValueError) as exc:
+        tail = _stderr_tail()
+        try:
+            proc.kill()
+        except Exception:
+            pass
+        _STATE["proc"] = None
+        if _retry:
+            return request(tree, _retry=False)
+        raise RefereeError(f"the grading referee stopped ({exc}); its last words:\n{tail}") from None
+    if "error" in reply:
+        raise RefereeError("the grading referee failed:\n" + str(reply["error"]))
+    return reply
+
+
+def _report(verdict: dict) -> None:
+    __tracebackhide__ = True
+    if verdict.get("passed") is True:
+        print(verdict["message"])
+        return
+    raise AssertionError(verdict["message"])
+
+
+def hidden_test(name: str, func, *, seed: int) -> None:
+    """Compare the student's ``func`` with the reference on the hidden cases of ``seed``."""
+    __tracebackhide__ = True
+    integrity.verify()
+    fn = FUNCTIONS[name]
+    if not callable(func):
+        raise AssertionError(f"{name} is {type(func).__name__}, not a function; define def {fn.signature}:")
+    cases = request({"op": "cases", "name": name, "seed": int(seed)})["cases"]
+    results = []
+    for i, case in enumerate(cases):
+        names = [n for n, _ in case["args"]]
+        args = [v for _, v in case["args"]]
+        result = guard.run(func, args, case["kwargs"], names)
+        if result.status == "not_implemented" and i == 0:
+            raise result.exception
+        results.append(
+            {
+                "status": result.status,
+                "error": result.error,
+                "oracle": result.oracle,
+                "mutated": result.mutated,
+                "value": guard.describe(result.value) if result.status == "ok" else None,
+            }
+        )
+        if result.oracle:
+            break
+    _report(request({"op": "judge", "name": name, "seed": int(seed), "results": results}))
+
+
+def hidden_number(value, expected: float, *, name: str, rtol: float = 1e-3, atol: float = 0.0,
+                  hint: str = "") -> None:
+    """Compare a numeric answer with ``expected``: ``|value - expected| <= atol + rtol*|expected|``."""
+    __tracebackhide__ = True
+    integrity.verify()
+    if value is None:
+        raise NotImplementedError(f"{name} is still None: replace None by your answer")
+    _report(request({"op": "number", "value": guard.describe(value), "expected": float(expected),
+                     "name": name, "rtol": float(rtol), "atol": float(atol), "hint": hint}))
