@@ -7,15 +7,22 @@ Usage::
 Each notebook runs top to bottom in a fresh kernel (nbclient, as nbval and CI
 run it). Then, in the same kernel, every interactive figure the notebook made
 (``adaptive_lr.viz.instances()``) has each of its controls moved to another
-value and back, and each redraw is timed: that is the work a widget callback
-does (recompute, redraw, render the PNG). Budgets: 60 s per notebook, 200 ms
-per redraw. Exits 1 when a budget is exceeded.
+value and back, twice, and each redraw is timed: that is the work a widget
+callback does (recompute, redraw, render the PNG). Wall-clock time is what a
+user waits for; CPU time is this kernel's own cost, which other programs
+competing for the cores do not inflate (the load average is printed for that
+reason).
+
+Budgets: 60 s per notebook, 200 ms per redraw. A figure is over budget when
+its median wall time or its slowest CPU time exceeds 200 ms. Exits 1 when a
+budget is exceeded.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -31,10 +38,9 @@ TIMING_CELL = """\
 import json as _json
 from adaptive_lr import viz as _viz
 _rows = []
-for _k, _w in enumerate(_viz.instances()):
-    _ms = _w.time_redraw()
-    _rows.append({"figure": _k, "draw": getattr(_w.draw_fn, "__name__", "draw"),
-                  "controls": list(_w.controls), "ms": _ms})
+for _w in _viz.instances():
+    _rows.append({"draw": getattr(_w.draw_fn, "__name__", "draw"), "controls": len(_w.controls),
+                  "wall": _w.time_redraw(repeats=2), "cpu": _w.time_redraw(repeats=2, clock="cpu")})
 print("TIMINGS" + _json.dumps(_rows))
 """
 
@@ -53,33 +59,34 @@ def run_notebook(path: Path) -> dict:
         client.execute_cell(timing, len(nb.cells) - 1)
     text = "".join(o.get("text", "") for o in timing.outputs if o.get("output_type") == "stream")
     rows = json.loads(text.split("TIMINGS", 1)[1]) if "TIMINGS" in text else []
-    return {"seconds": seconds, "figures": rows,
-            "cells": sum(c.cell_type == "code" for c in nb.cells) - 1}
+    return {"seconds": seconds, "figures": rows, "cells": sum(c.cell_type == "code" for c in nb.cells) - 1}
 
 
 def main(argv: list[str]) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")
     paths = [Path(a) for a in argv] or sorted((ROOT / "course").glob("*.ipynb"))
-    header = f"{'notebook':<36} {'cells':>5} {'run s':>7} {'figs':>4} {'redraws':>7} {'median ms':>9} {'max ms':>7}  slowest figure"
+    header = (f"{'notebook / figure':<40} {'cells':>5} {'run s':>6} {'redraws':>7} "
+              f"{'wall med':>8} {'wall max':>8} {'cpu med':>8} {'cpu max':>8}")
     print(header)
     print("-" * len(header))
     over = []
     for path in paths:
         res = run_notebook(path)
-        times = sorted(t for f in res["figures"] for t in f["ms"])
-        med = times[len(times) // 2] if times else float("nan")
-        worst = max(res["figures"], key=lambda f: max(f["ms"]), default=None)
-        mx = max(worst["ms"]) if worst else float("nan")
-        print(f"{path.name:<36} {res['cells']:>5} {res['seconds']:>7.1f} {len(res['figures']):>4} "
-              f"{len(times):>7} {med:>9.0f} {mx:>7.0f}  {worst['draw'] if worst else '-'}")
+        print(f"{path.name:<40} {res['cells']:>5} {res['seconds']:>6.1f}")
         if res["seconds"] > NOTEBOOK_BUDGET_S:
             over.append(f"{path.name}: {res['seconds']:.1f} s > {NOTEBOOK_BUDGET_S:.0f} s")
         for f in res["figures"]:
-            if max(f["ms"]) > REDRAW_BUDGET_MS:
-                over.append(f"{path.name}: figure {f['figure']} ({f['draw']}) redraw "
-                            f"{max(f['ms']):.0f} ms > {REDRAW_BUDGET_MS:.0f} ms")
+            wall_med, wall_max = statistics.median(f["wall"]), max(f["wall"])
+            cpu_med, cpu_max = statistics.median(f["cpu"]), max(f["cpu"])
+            print(f"  {f['draw']:<38} {'':>5} {'':>6} {len(f['wall']):>7} "
+                  f"{wall_med:>8.0f} {wall_max:>8.0f} {cpu_med:>8.0f} {cpu_max:>8.0f}")
+            if wall_med > REDRAW_BUDGET_MS or cpu_max > REDRAW_BUDGET_MS:
+                over.append(f"{path.name}: {f['draw']} redraw median wall {wall_med:.0f} ms, "
+                            f"max cpu {cpu_max:.0f} ms (budget {REDRAW_BUDGET_MS:.0f} ms)")
     print()
-    print(f"budgets: {NOTEBOOK_BUDGET_S:.0f} s per notebook, {REDRAW_BUDGET_MS:.0f} ms per redraw; cores: {os.cpu_count()}")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"times in ms per redraw; budgets {NOTEBOOK_BUDGET_S:.0f} s per notebook, "
+          f"{REDRAW_BUDGET_MS:.0f} ms per redraw; cores {os.cpu_count()}, load average {load:.2f}")
     for line in over:
         print("OVER BUDGET:", line)
     return 1 if over else 0

@@ -86,3 +86,10 @@ def test_time_redraw_and_registry():
     times = w.time_redraw()
     assert len(times) == 6 and all(t > 0 for t in times)
     assert w in viz.instances()
+
+
+def test_time_redraw_cpu_clock():
+    w = make()
+    assert all(t >= 0 for t in w.time_redraw(clock="cpu"))
+    with pytest.raises(ValueError, match="clock"):
+        w.time_redraw(clock="gpu")

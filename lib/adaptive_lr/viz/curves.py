@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._axes import get_ax, series_of
+from ._axes import get_ax, plain_log_ticks, series_of
 
 
 def plot_curves(
@@ -47,8 +47,10 @@ def plot_curves(
         ax.plot(x, y, label=label, **styles.get(label, {}))
     if logx:
         ax.set_xscale("log")
+        plain_log_ticks(ax.xaxis)
     if logy:
         ax.set_yscale("log")
+        plain_log_ticks(ax.yaxis)
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._axes import get_ax
+from ._axes import get_ax, plain_log_ticks
 
 
 def plot_heatmap(
@@ -54,8 +54,10 @@ def plot_heatmap(
         norm=norm,
         extent=(0.5, T + 0.5, -0.5, d - 0.5),
     )
-    cb = ax.figure.colorbar(im, ax=ax)
+    cb = ax.figure.colorbar(im, ax=ax, use_gridspec=False)
     cb.set_label(colorbar_label)
+    if log:
+        plain_log_ticks(cb.ax.yaxis)
     if coord_labels is not None:
         ax.set_yticks(range(d), coord_labels)
     elif d <= 12:
