@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -81,6 +82,63 @@ def test_committed_clean(path):
         + "\nClear the other outputs (e.g. `jupyter nbconvert --clear-output`), "
         "then re-store the checked cells' outputs."
     )
+
+
+def _committed_notebooks():
+    """``(path, text)`` of each notebook of course/ as committed at HEAD (empty without git)."""
+    try:
+        names = subprocess.run(["git", "ls-files", "course/*.ipynb"], cwd=ROOT, capture_output=True,
+                               text=True, check=True).stdout.split()
+        return [(n, subprocess.run(["git", "show", f"HEAD:{n}"], cwd=ROOT, capture_output=True,
+                                   text=True, check=True).stdout) for n in names]
+    except (OSError, subprocess.CalledProcessError):
+        return []
+
+
+def test_committed_versions_are_clean():
+    """The same check on the notebooks as they are in git (HEAD), not as they are on disk."""
+    stale = []
+    for name, text in _committed_notebooks():
+        if not text.strip():
+            continue  # added to the index but not yet committed
+        nb = nbformat.reads(text, as_version=4)
+        for i, cell in enumerate(nb.cells):
+            if cell.cell_type == "code" and cell.get("outputs") and not _is_checked(cell):
+                stale.append(f"{name}: cell {i} has stored outputs but is not marked {CHECK_MARK}")
+    assert not stale, "committed notebooks carry stale outputs:\n  " + "\n  ".join(stale)
+
+
+WIDGET_CHECK = """\
+import json as _json
+from adaptive_lr import viz as _viz
+_problems = []
+for _w in _viz.instances():
+    _name = getattr(_w.draw_fn, "__name__", "draw")
+    _problems += [f"{_name} at defaults: {_p}" for _p in _viz.figure_problems(_w.fig)]
+    for _c, _control in _w.controls.items():
+        _orig, _alt = _w.values[_c], _control.alternative()
+        _w.redraw(**{_c: _alt})
+        _problems += [f"{_name}({_c}={_alt!r}): {_p}" for _p in _viz.figure_problems(_w.fig)]
+        _w.redraw(**{_c: _orig})
+print("FIGURES", len(_viz.instances()), "PROBLEMS" + _json.dumps(_problems))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_widget_callbacks_redraw_complete_figures(path):
+    """Every interactive figure redraws headless when each control moves, and keeps title, labels, legend."""
+    from nbclient import NotebookClient
+
+    nb = _read(path)
+    nb.cells.append(nbformat.v4.new_code_cell(WIDGET_CHECK))
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    NotebookClient(nb, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    text = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("output_type") == "stream")
+    assert "PROBLEMS" in text, f"{path.name}: the widget check printed nothing: {text!r}"
+    problems = json.loads(text.split("PROBLEMS", 1)[1])
+    assert not problems, f"{path.name}: incomplete figures after a redraw:\n  " + "\n  ".join(problems)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
