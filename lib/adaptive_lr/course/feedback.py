@@ -18,6 +18,7 @@ The outputs (the one-line success, or the referee's message) are kept.
 from __future__ import annotations
 
 from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
 
 HIDDEN_BEGIN, HIDDEN_END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
 SCHEME_BEGIN, SCHEME_END = "BEGIN MARK SCHEME", "END MARK SCHEME"
@@ -45,6 +46,9 @@ def strip_regions(source: str) -> tuple[str, bool]:
 
 class HideHiddenTests(Preprocessor):
     """Remove hidden tests (and mark schemes) from a notebook before it becomes feedback."""
+
+    # nbconvert preprocessors are off unless enabled; this one must always run.
+    enabled = Bool(True).tag(config=True)
 
     def preprocess_cell(self, cell, resources, index):
         source, removed = strip_regions(cell.source)

@@ -131,8 +131,12 @@ def call(func, *args, **kwargs):
     """
     __tracebackhide__ = True
     integrity.verify()
-    fn = FUNCTIONS.get(getattr(func, "__name__", ""))
-    names = list(fn.required) if fn else []
+    try:
+        names = [p.name for p in inspect.signature(func).parameters.values()
+                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        fn = FUNCTIONS.get(getattr(func, "__name__", ""))
+        names = list(fn.required) if fn else []
     names += [f"argument {i + 1}" for i in range(len(names), len(args))]
     result = guard.run(func, list(args), kwargs, names[: len(args)])
     if result.oracle:

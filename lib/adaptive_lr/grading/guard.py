@@ -146,7 +146,7 @@ class Tripwires:
         for fn, module in _oracle_functions():
             if fn.__code__.co_freevars:
                 continue  # closures are caught by the profiler
-            namespace = module.__dict__
+            namespace = fn.__globals__  # where the tripwire's code looks the recorder up
             if _MARK not in namespace:
                 namespace[_MARK] = self._record
                 self._marked.append(namespace)
