@@ -227,6 +227,7 @@ def store_checked_outputs(path: Path) -> None:
         if cell.cell_type != "code":
             continue
         cell.execution_count = None
+        cell.metadata.pop("execution", None)  # nbclient's timestamps
         if _is_checked(cell):
             # nbval compares only cells with an execution count ("unrun" cells must be empty).
             count += 1
