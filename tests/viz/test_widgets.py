@@ -93,3 +93,37 @@ def test_time_redraw_cpu_clock():
     assert all(t >= 0 for t in w.time_redraw(clock="cpu"))
     with pytest.raises(ValueError, match="clock"):
         w.time_redraw(clock="gpu")
+
+
+@pytest.mark.slow
+def test_callback_updates_the_displayed_image_in_a_kernel():
+    """In a real kernel, moving a control replaces the image shown by the cell (update_display_data)."""
+    import os
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "from adaptive_lr import viz\n"
+            "def draw(ax, slope):\n"
+            "    ax.plot([0, 1], [0, slope], label=f'slope {slope:g}')\n"
+            "    ax.set(title='a line', xlabel='x', ylabel='y'); ax.legend()\n"
+            "w = viz.interactive_plot(draw, slope=(0.0, 2.0, 1.0))\n"
+            "w"
+        ),
+        nbformat.v4.new_code_cell("w.build_widgets()['slope'].value = 2.0\nprint(w.values)"),
+    ]
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    client = NotebookClient(nb, timeout=120, kernel_name="python3")
+    with client.setup_kernel():
+        client.execute_cell(nb.cells[0], 0)
+        before = [o for o in nb.cells[0].outputs if "image/png" in o.get("data", {})]
+        assert len(before) == 1, nb.cells[0].outputs
+        png_before = before[0]["data"]["image/png"]
+        client.execute_cell(nb.cells[1], 1)
+    after = [o for o in nb.cells[0].outputs if "image/png" in o.get("data", {})]
+    assert len(after) == 1, "the update must replace the image, not add one"
+    assert after[0]["data"]["image/png"] != png_before, "the displayed image did not change"
+    assert "'slope': 2.0" in nb.cells[1].outputs[0]["text"]
