@@ -47,8 +47,9 @@ print("TIMINGS" + _json.dumps(_rows))
 
 def run_notebook(path: Path) -> dict:
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
     with client.setup_kernel():
         start = time.perf_counter()
         for index, cell in enumerate(nb.cells):
@@ -59,14 +60,20 @@ def run_notebook(path: Path) -> dict:
         client.execute_cell(timing, len(nb.cells) - 1)
     text = "".join(o.get("text", "") for o in timing.outputs if o.get("output_type") == "stream")
     rows = json.loads(text.split("TIMINGS", 1)[1]) if "TIMINGS" in text else []
-    return {"seconds": seconds, "figures": rows, "cells": sum(c.cell_type == "code" for c in nb.cells) - 1}
+    return {
+        "seconds": seconds,
+        "figures": rows,
+        "cells": sum(c.cell_type == "code" for c in nb.cells) - 1,
+    }
 
 
 def main(argv: list[str]) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")
     paths = [Path(a) for a in argv] or sorted((ROOT / "course").glob("*.ipynb"))
-    header = (f"{'notebook / figure':<40} {'cells':>5} {'run s':>6} {'redraws':>7} "
-              f"{'wall med':>8} {'wall max':>8} {'cpu med':>8} {'cpu max':>8}")
+    header = (
+        f"{'notebook / figure':<40} {'cells':>5} {'run s':>6} {'redraws':>7} "
+        f"{'wall med':>8} {'wall max':>8} {'cpu med':>8} {'cpu max':>8}"
+    )
     print(header)
     print("-" * len(header))
     over = []
@@ -78,15 +85,21 @@ def main(argv: list[str]) -> int:
         for f in res["figures"]:
             wall_med, wall_max = statistics.median(f["wall"]), max(f["wall"])
             cpu_med, cpu_max = statistics.median(f["cpu"]), max(f["cpu"])
-            print(f"  {f['draw']:<38} {'':>5} {'':>6} {len(f['wall']):>7} "
-                  f"{wall_med:>8.0f} {wall_max:>8.0f} {cpu_med:>8.0f} {cpu_max:>8.0f}")
+            print(
+                f"  {f['draw']:<38} {'':>5} {'':>6} {len(f['wall']):>7} "
+                f"{wall_med:>8.0f} {wall_max:>8.0f} {cpu_med:>8.0f} {cpu_max:>8.0f}"
+            )
             if wall_med > REDRAW_BUDGET_MS or cpu_max > REDRAW_BUDGET_MS:
-                over.append(f"{path.name}: {f['draw']} redraw median wall {wall_med:.0f} ms, "
-                            f"max cpu {cpu_max:.0f} ms (budget {REDRAW_BUDGET_MS:.0f} ms)")
+                over.append(
+                    f"{path.name}: {f['draw']} redraw median wall {wall_med:.0f} ms, "
+                    f"max cpu {cpu_max:.0f} ms (budget {REDRAW_BUDGET_MS:.0f} ms)"
+                )
     print()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"times in ms per redraw; budgets {NOTEBOOK_BUDGET_S:.0f} s per notebook, "
-          f"{REDRAW_BUDGET_MS:.0f} ms per redraw; cores {os.cpu_count()}, load average {load:.2f}")
+    print(
+        f"times in ms per redraw; budgets {NOTEBOOK_BUDGET_S:.0f} s per notebook, "
+        f"{REDRAW_BUDGET_MS:.0f} ms per redraw; cores {os.cpu_count()}, load average {load:.2f}"
+    )
     for line in over:
         print("OVER BUDGET:", line)
     return 1 if over else 0

@@ -8,7 +8,7 @@ from adaptive_lr import viz
 
 def test_loss_curves_log_gap():
     loss = 1.0 + np.geomspace(1, 1e-8, 50)
-    ax = viz.plot_loss_curves({"adam": loss, "sgd": loss ** 0.5}, optimum=1.0)
+    ax = viz.plot_loss_curves({"adam": loss, "sgd": loss**0.5}, optimum=1.0)
     assert ax.get_yscale() == "log"
     assert "f^\\star" in ax.get_ylabel()
     assert viz.figure_problems(ax.figure) == []
@@ -27,7 +27,11 @@ def test_curves_xy_pairs_styles_and_log():
     t = np.arange(1, 11)
     ax = viz.plot_curves(
         {"measured": (t, 1 / np.sqrt(t)), "prediction": (t, 1 / np.sqrt(t))},
-        title="decay", xlabel="t", ylabel="rate", logx=True, logy=True,
+        title="decay",
+        xlabel="t",
+        ylabel="rate",
+        logx=True,
+        logy=True,
         styles={"prediction": {"ls": "--", "color": "k"}},
     )
     assert ax.get_lines()[1].get_linestyle() == "--"

@@ -15,7 +15,9 @@ def draw_line(ax, slope, kind="line", show=True):
 
 def make():
     return viz.interactive_plot(
-        draw_line, slope=viz.log_slider(0.01, 10, 1.0), kind=viz.choice(["line", "ray"]),
+        draw_line,
+        slope=viz.log_slider(0.01, 10, 1.0),
+        kind=viz.choice(["line", "ray"]),
         show=viz.toggle(True),
     )
 

@@ -21,7 +21,9 @@ def series_of(value):
     return np.asarray(loss if loss is not None else value, dtype=float)
 
 
-_SUPERSCRIPT = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
+_SUPERSCRIPT = str.maketrans(
+    "-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079"
+)
 
 
 def _decade_label(value, _pos=None):
@@ -33,7 +35,7 @@ def _decade_label(value, _pos=None):
     exponent = math.log10(value)
     if abs(exponent - round(exponent)) > 1e-9:
         return ""
-    exponent = int(round(exponent))
+    exponent = round(exponent)
     if exponent == 0:
         return "1"
     return "10" + str(exponent).translate(_SUPERSCRIPT)

@@ -68,8 +68,15 @@ def plot_heatmap(
     return ax
 
 
-def plot_effective_lr(eff_lr, ax=None, *, title="Effective learning rate per coordinate",
-                      lr=None, coord_labels=None, **kwargs):
+def plot_effective_lr(
+    eff_lr,
+    ax=None,
+    *,
+    title="Effective learning rate per coordinate",
+    lr=None,
+    coord_labels=None,
+    **kwargs,
+):
     r"""Heatmap of the effective learning rate :math:`\eta_{t,i}` (shape ``(T, d)``).
 
     For Adam :math:`\eta_{t,i} = \eta / (\sqrt{\hat v_{t,i}} + \epsilon)`, for
@@ -80,5 +87,6 @@ def plot_effective_lr(eff_lr, ax=None, *, title="Effective learning rate per coo
     label = r"effective lr $\eta_{t,i}$"
     if lr is not None:
         label += rf"  ($\eta$ = {lr:g})"
-    return plot_heatmap(eff_lr, ax, title=title, colorbar_label=label,
-                        coord_labels=coord_labels, **kwargs)
+    return plot_heatmap(
+        eff_lr, ax, title=title, colorbar_label=label, coord_labels=coord_labels, **kwargs
+    )

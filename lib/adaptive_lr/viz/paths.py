@@ -161,8 +161,17 @@ def plot_paths(
 
     for k, (name, p) in enumerate(arrays.items()):
         color = f"C{k % 10}"
-        ax.plot(p[:, 0], p[:, 1], "-", color=color, lw=1.4, marker=_MARKERS[k % len(_MARKERS)],
-                markersize=2.5, markevery=max(1, len(p) // 25), label=name)
+        ax.plot(
+            p[:, 0],
+            p[:, 1],
+            "-",
+            color=color,
+            lw=1.4,
+            marker=_MARKERS[k % len(_MARKERS)],
+            markersize=2.5,
+            markevery=max(1, len(p) // 25),
+            label=name,
+        )
         ax.plot(p[0, 0], p[0, 1], marker="o", mfc="none", mec=color, ms=8, ls="none")
         ends = np.isfinite(p).all(axis=1)
         if ends.any():

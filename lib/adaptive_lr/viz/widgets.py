@@ -25,8 +25,9 @@ import gc
 import io
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -56,24 +57,53 @@ class Control:
         layout = w.Layout(width="320px")
         o = self.options
         if self.kind == "float":
-            return w.FloatSlider(value=self.default, min=o["min"], max=o["max"], step=o["step"],
-                                 description=desc, continuous_update=False, style=style,
-                                 layout=layout, readout_format=o.get("fmt", ".3g"))
+            return w.FloatSlider(
+                value=self.default,
+                min=o["min"],
+                max=o["max"],
+                step=o["step"],
+                description=desc,
+                continuous_update=False,
+                style=style,
+                layout=layout,
+                readout_format=o.get("fmt", ".3g"),
+            )
         if self.kind == "int":
-            return w.IntSlider(value=self.default, min=o["min"], max=o["max"], step=o["step"],
-                               description=desc, continuous_update=False, style=style,
-                               layout=layout)
+            return w.IntSlider(
+                value=self.default,
+                min=o["min"],
+                max=o["max"],
+                step=o["step"],
+                description=desc,
+                continuous_update=False,
+                style=style,
+                layout=layout,
+            )
         if self.kind == "log":
-            return w.FloatLogSlider(value=self.default, base=10, min=np.log10(o["min"]),
-                                    max=np.log10(o["max"]), step=o["step"], description=desc,
-                                    continuous_update=False, style=style, layout=layout,
-                                    readout_format=".2e")
+            return w.FloatLogSlider(
+                value=self.default,
+                base=10,
+                min=np.log10(o["min"]),
+                max=np.log10(o["max"]),
+                step=o["step"],
+                description=desc,
+                continuous_update=False,
+                style=style,
+                layout=layout,
+                readout_format=".2e",
+            )
         if self.kind == "choice":
-            return w.Dropdown(options=o["options"], value=self.default, description=desc,
-                              style=style, layout=layout)
+            return w.Dropdown(
+                options=o["options"],
+                value=self.default,
+                description=desc,
+                style=style,
+                layout=layout,
+            )
         if self.kind == "toggle":
-            return w.Checkbox(value=self.default, description=desc, style=style,
-                              indent=False, layout=layout)
+            return w.Checkbox(
+                value=self.default, description=desc, style=style, indent=False, layout=layout
+            )
         raise ValueError(f"unknown control kind {self.kind!r}")
 
     def alternative(self):
@@ -82,7 +112,7 @@ class Control:
         if self.kind in ("float", "int"):
             mid = o["min"] + 0.5 * (o["max"] - o["min"])
             value = mid if abs(mid - self.default) > 1e-12 else o["min"]
-            return int(round(value)) if self.kind == "int" else float(value)
+            return round(value) if self.kind == "int" else float(value)
         if self.kind == "log":
             mid = float(np.sqrt(o["min"] * o["max"]))
             return mid if not np.isclose(mid, self.default) else float(o["min"])
@@ -97,19 +127,31 @@ def slider(min, max, default, step=None, *, description=None, integer=False, fmt
     if not min <= default <= max:
         raise ValueError(f"default {default} is outside [{min}, {max}]")
     if integer:
-        return Control("int", int(default), {"min": int(min), "max": int(max),
-                                             "step": int(step or 1)}, description)
+        return Control(
+            "int",
+            int(default),
+            {"min": int(min), "max": int(max), "step": int(step or 1)},
+            description,
+        )
     step = step if step is not None else (max - min) / 100
-    return Control("float", float(default), {"min": float(min), "max": float(max),
-                                             "step": float(step), "fmt": fmt}, description)
+    return Control(
+        "float",
+        float(default),
+        {"min": float(min), "max": float(max), "step": float(step), "fmt": fmt},
+        description,
+    )
 
 
 def log_slider(min, max, default, *, description=None, steps_per_decade=10):
     """A logarithmic slider over ``[min, max]`` (values, not exponents) starting at ``default``."""
     if not 0 < min <= default <= max:
         raise ValueError(f"need 0 < min <= default <= max, got {min}, {default}, {max}")
-    return Control("log", float(default), {"min": float(min), "max": float(max),
-                                           "step": 1.0 / steps_per_decade}, description)
+    return Control(
+        "log",
+        float(default),
+        {"min": float(min), "max": float(max), "step": 1.0 / steps_per_decade},
+        description,
+    )
 
 
 def choice(options, default=None, *, description=None):
@@ -132,8 +174,10 @@ def _as_control(name, spec) -> Control:
         return spec
     if isinstance(spec, bool):
         return toggle(spec)
-    if isinstance(spec, tuple) and len(spec) in (3, 4) and all(
-        isinstance(x, (int, float)) for x in spec
+    if (
+        isinstance(spec, tuple)
+        and len(spec) in (3, 4)
+        and all(isinstance(x, (int, float)) for x in spec)
     ):
         lo, hi, default = spec[:3]
         step = spec[3] if len(spec) == 4 else None
@@ -167,8 +211,16 @@ class InteractiveFigure:
     rendering included).
     """
 
-    def __init__(self, draw: Callable, controls: dict | None = None, *, nrows=1, ncols=1,
-                 figsize=None, dpi=90):
+    def __init__(
+        self,
+        draw: Callable,
+        controls: dict | None = None,
+        *,
+        nrows=1,
+        ncols=1,
+        figsize=None,
+        dpi=90,
+    ):
         from matplotlib.figure import Figure
 
         self.draw_fn = draw
@@ -240,7 +292,9 @@ class InteractiveFigure:
         for ax in list(self.fig.axes):
             if not any(ax is m for m in main):
                 self.fig.delaxes(ax)
-        self.fig.set_layout_engine(None)  # not "none": a placeholder engine makes savefig draw twice
+        self.fig.set_layout_engine(
+            None
+        )  # not "none": a placeholder engine makes savefig draw twice
         for ax in main:
             ax.clear()
         self.draw_fn(self.axes, **self.values)
@@ -304,15 +358,15 @@ class InteractiveFigure:
             import ipywidgets as w
 
             self.build_widgets()
-            box = w.Box(list(self.widgets.values()),
-                        layout=w.Layout(display="flex", flex_flow="row wrap"))
+            box = w.Box(
+                list(self.widgets.values()), layout=w.Layout(display="flex", flex_flow="row wrap")
+            )
             display(w.VBox([box, self._status]))
         self._handle = display(self._image(), display_id=True)
 
     def show(self):
         """Display the controls and the figure (what ending a cell with this object does)."""
         self._ipython_display_()
-        return None
 
     # -- benchmarks ------------------------------------------------------------------------
     def time_redraw(self, repeats=1, clock="wall") -> list[float]:
