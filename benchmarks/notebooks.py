@@ -100,6 +100,11 @@ def main(argv: list[str]) -> int:
         f"times in ms per redraw; budgets {NOTEBOOK_BUDGET_S:.0f} s per notebook, "
         f"{REDRAW_BUDGET_MS:.0f} ms per redraw; cores {os.cpu_count()}, load average {load:.2f}"
     )
+    if load > (os.cpu_count() or 1):
+        print(
+            "the load average exceeds the number of cores: wall times include waiting for a core,"
+            " and the CPU columns are the better measure of the notebooks' own cost"
+        )
     for line in over:
         print("OVER BUDGET:", line)
     return 1 if over else 0
