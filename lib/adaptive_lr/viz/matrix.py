@@ -31,9 +31,10 @@ def _tick_text(v) -> str:
 def _plain_log_ticks(axis, values=None):
     """Label a log axis with plain text (``0.5``, ``2e-6``) and no minor labels.
 
-    Mathtext labels (10 with a superscript) cost much of a redraw's layout time;
-    plain labels keep a widget callback fast. When ``values`` span more than two
-    decades only powers of ten are labelled, else 1, 2 and 5 times them.
+    Mathtext labels (10 with a superscript) and dozens of minor ticks cost much
+    of a redraw's time; plain labels keep a widget callback fast. When
+    ``values`` span more than two decades only powers of ten are labelled and
+    there are no minor ticks; else 1, 2 and 5 times them are labelled.
     """
     from matplotlib import ticker
 
@@ -45,6 +46,9 @@ def _plain_log_ticks(axis, values=None):
             subs = (1.0,)
     axis.set_major_locator(ticker.LogLocator(subs=subs, numticks=8))
     axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: _tick_text(v)))
+    # Minor ticks: at most 2-9 x 10^k on short ranges; none beyond (each tick is several artists).
+    axis.set_minor_locator(ticker.NullLocator() if subs == (1.0,) else
+                           ticker.LogLocator(subs=(3.0, 4.0, 6.0, 7.0, 8.0, 9.0), numticks=8))
     axis.set_minor_formatter(ticker.NullFormatter())
 
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
