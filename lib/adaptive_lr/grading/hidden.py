@@ -6,8 +6,8 @@ of :mod:`.guard`, sends back what it returned, and prints the referee's
 one-line success or raises ``AssertionError`` with the referee's message.
 ``hidden_number`` does the same for a numeric answer.
 
-The referee is started once per kernel (``python -I``) and stopped when the
-kernel exits (it reads EOF on its stdin). Its stderr goes to a temporary file,
+The referee is started once per kernel (``python -I``, in its own session) and
+stops when the kernel exits (it reads EOF on its stdin). Its stderr goes to a temporary file,
 never to the notebook: nbgrader scores a cell 0 when anything reaches stderr.
 """
 
@@ -39,6 +39,10 @@ def _start():
         stdout=subprocess.PIPE,
         stderr=err,
         close_fds=True,
+        # Its own session: ipykernel's shutdown signals the children in the kernel's
+        # process group and waits until they are gone, up to seconds for a child it
+        # cannot reap. The referee needs no signal: it exits when its stdin closes.
+        start_new_session=True,
     )
     _STATE["proc"], _STATE["err"] = proc, err
     return proc
