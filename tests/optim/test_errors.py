@@ -154,3 +154,15 @@ def test_numpy_scalar_hyperparameters_keep_float32():
     out, m, v = optim.adam_update(theta, theta, *optim.init_adam(theta), np.int64(1),
                                   lr=np.float64(0.1), beta1=np.float64(0.9))
     assert out.dtype == m.dtype == v.dtype == np.float32
+
+
+def test_float32_sum_overflow_is_not_mistaken_for_a_nan():
+    g = np.full(4, 3e38, dtype=np.float32)
+    out = optim.sgd_update(np.zeros(4, dtype=np.float32), g, lr=1e-39)
+    assert out.dtype == np.float32 and np.all(np.isfinite(out))
+
+
+def test_a_single_infinity_among_huge_values_is_still_caught():
+    g = np.array([3e38, -3e38, np.inf, 1.0], dtype=np.float32)
+    with pytest.raises(ValueError, match=r"grad contains 1 non-finite value\(s\)"):
+        optim.adagrad_update(np.zeros(4, dtype=np.float32), g, np.zeros(4, dtype=np.float32))
