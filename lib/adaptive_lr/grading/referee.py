@@ -265,10 +265,10 @@ def judge(name: str, seed: int, results: list) -> dict:
     msg += ["  " + line for line in lines]
     if diagnoses:
         msg.append("  Likely mistake: " + diagnoses[0].description + ".")
-    others = [f"case {j + 1}: {c['label']}" for j, c, _, _ in failures[1:6]]
+    others = [f"case {j + 1}: {c['label']}" for j, c, _, _ in failures[1:4]]
     if others:
         msg.append("")
-        msg.append("Also failing: " + "; ".join(others) + ("; ..." if len(failures) > 6 else ""))
+        msg.append("Also failing: " + "; ".join(others) + ("; ..." if len(failures) > 4 else ""))
     common = [m for count, m in sorted(mistake_counts.values(), key=lambda x: -x[0])]
     if common and (not diagnoses or common[0].key != diagnoses[0].key):
         msg.append("Across the failing cases, the likely mistake: " + common[0].description + ".")
