@@ -3,7 +3,7 @@
     adaptive-lr demo [--out DIR] [--no-copy]   the instructor's pipeline, end to end (make demo)
     adaptive-lr release [--check]              regenerate release/ from source/ (or only compare)
     adaptive-lr gradebook --db URL             print a gradebook's table
-    adaptive-lr tour                           a headless tour of the library
+    adaptive-lr tour [ARGS]                    a headless tour of the library (adaptive_lr.tour)
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import inspect
 import sys
 
 
@@ -51,7 +52,9 @@ def _tour(args) -> int:
     if importlib.util.find_spec("adaptive_lr.tour") is None:
         print("adaptive_lr.tour is not available in this version.", file=sys.stderr)
         return 1
-    result = importlib.import_module("adaptive_lr.tour").main()
+    main = importlib.import_module("adaptive_lr.tour").main
+    takes_argv = bool(inspect.signature(main).parameters)
+    result = main(list(args.tour_args)) if takes_argv else main()
     return result if isinstance(result, int) else 0
 
 
@@ -68,7 +71,8 @@ def main(argv=None) -> int:
     p = sub.add_parser("gradebook", help="print the table of a gradebook")
     p.add_argument("--db", required=True, help="gradebook URL, e.g. sqlite:///demo_output/course/gradebook.db")
     p.set_defaults(run=_gradebook)
-    p = sub.add_parser("tour", help="a headless tour of the library")
+    p = sub.add_parser("tour", help="a headless tour of the library (arguments go to adaptive_lr.tour)")
+    p.add_argument("tour_args", nargs=argparse.REMAINDER)
     p.set_defaults(run=_tour)
     args = parser.parse_args(argv)
     return args.run(args)
