@@ -8,7 +8,10 @@ core), so that the pipeline tests read one set of results.
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
+import shutil
 import sys
 import threading
 import time
@@ -65,10 +68,7 @@ def _build(root: Path, name: str, students: dict, results: dict, errors: list, f
         errors.append((name, exc))
 
 
-@pytest.fixture(scope="session")
-def graded(tmp_path_factory) -> GradedCourses:
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    root = tmp_path_factory.mktemp("courses")
+def _groups():
     group_a = {
         "solution": lambda solved, release: solved,
         "blank": lambda solved, release: subs.blank(release),
@@ -79,14 +79,15 @@ def graded(tmp_path_factory) -> GradedCourses:
     for m in MISTAKES:
         target = group_a if m.exercise in (2, 4, 6, 8, 10) else group_b
         target[mistake_student(m)] = lambda solved, release, m=m: subs.with_mistake(solved, m)
-    feedback_a = [s for s in FEEDBACK_STUDENTS if s in group_a]
-    feedback_b = [s for s in FEEDBACK_STUDENTS if s in group_b]
+    return {"a": group_a, "b": group_b}
 
-    results, errors = {}, []
-    threads = [
-        threading.Thread(target=_build, args=(root, "a", group_a, results, errors, feedback_a)),
-        threading.Thread(target=_build, args=(root, "b", group_b, results, errors, feedback_b)),
-    ]
+
+def _build_all(root: Path) -> dict:
+    groups = _groups()
+    results, errors, threads = {}, [], []
+    for name, group in groups.items():
+        feedback = [s for s in FEEDBACK_STUDENTS if s in group]
+        threads.append(threading.Thread(target=_build, args=(root, name, group, results, errors, feedback)))
     start = time.perf_counter()
     for t in threads:
         t.start()
@@ -94,21 +95,47 @@ def graded(tmp_path_factory) -> GradedCourses:
         t.join()
     if errors:
         name, exc = errors[0]
-        log = (root / name / "nbgrader.log")
+        log = root / name / "nbgrader.log"
         tail = log.read_text()[-4000:] if log.exists() else ""
         pytest.fail(f"building scratch course {name} failed: {exc}\n{tail}")
-    print(f"\n[grading] {len(group_a) + len(group_b)} submissions graded in "
-          f"{time.perf_counter() - start:.0f} s (two parallel batches)", file=sys.stderr)
+    total = sum(len(g) for g in groups.values())
+    print(f"\n[grading] {total} submissions graded in {time.perf_counter() - start:.0f} s "
+          "(two parallel nbgrader batches)", file=sys.stderr)
+    return {"groups": {name: sorted(g) for name, g in groups.items()},
+            "seconds": {name: results[name][1] for name in groups}}
 
-    grades, home, seconds, courses = {}, {}, {}, {}
-    for name, group in (("a", group_a), ("b", group_b)):
-        course, secs = results[name]
-        courses[name], seconds[name] = course, secs
+
+def _load(root: Path, manifest: dict) -> GradedCourses:
+    grades, home, courses = {}, {}, {}
+    for name, students in manifest["groups"].items():
+        course = courses[name] = Course(root / name, REPO)
         batch = read_grades(course.db_url)
-        for student in group:
+        for student in students:
             grades[student] = batch[student]
             home[student] = course
-    return GradedCourses(courses, grades, seconds, home)
+    return GradedCourses(courses, grades, manifest["seconds"], home)
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory) -> GradedCourses:
+    """Built once per test run, also under pytest-xdist: workers share it through a lock file."""
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # shared by all workers of this run
+    root = base / "adaptive-lr-graded"
+    with open(base / "adaptive-lr-graded.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            done = root / "manifest.json"
+            if not done.exists():
+                if root.exists():
+                    shutil.rmtree(root)  # a failed earlier attempt
+                root.mkdir(parents=True)
+                done.write_text(json.dumps(_build_all(root)))
+            return _load(root, json.loads(done.read_text()))
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="session")
