@@ -58,3 +58,28 @@ c.GenerateFeedback.preprocessors = [
     "adaptive_lr.course.feedback.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+
+# -- The grading sandbox (adaptive_lr.course.execute, adaptive_lr.sandbox) ------------
+# Kernels run as an unprivileged user with resource limits, on a read-only file
+# system except a scratch folder, with the course folder and the instructor's
+# source/ out of sight; kernel deaths and runaway cells are graded, not fatal.
+# ADAPTIVE_LR_SANDBOX=0 turns the sandbox off (plain kernels, e.g. on a laptop
+# where the grader is not root: the limits still apply when it is on).
+c.Autograde.autograde_preprocessors = [
+    "adaptive_lr.course.execute.SandboxedExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.SandboxedExecute.sandbox = os.environ.get("ADAPTIVE_LR_SANDBOX", "1") != "0"
+c.SandboxedExecute.sandbox_user = os.environ.get("ADAPTIVE_LR_SANDBOX_USER", "adaptive-lr-grader")
+# Besides the course's source/, submissions, feedback and gradebook (always hidden),
+# hide the repository's own source/ when grading in another course folder.
+c.SandboxedExecute.hide_paths = [str(Path(__file__).resolve().parent / "source")]
+c.SandboxedExecute.timeout = c.Execute.timeout
+c.SandboxedExecute.startup_timeout = c.Execute.startup_timeout
+c.SandboxedExecute.interrupt_on_timeout = True
+c.SandboxedExecute.notebook_timeout = int(os.environ.get("ADAPTIVE_LR_NOTEBOOK_TIMEOUT", "900"))

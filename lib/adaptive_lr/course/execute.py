@@ -1,0 +1,208 @@
+"""nbgrader's executor, made to survive what a submission can do to its kernel.
+
+:class:`SandboxedExecute` replaces nbgrader's ``Execute`` in the autograde
+stage (``grader_config.py``). It
+
+* runs every notebook in the grading sandbox (:mod:`adaptive_lr.sandbox`):
+  an unprivileged user, resource limits, a read-only file system but for a
+  scratch folder, the course folder and the instructor's ``source/`` hidden;
+* turns a kernel that dies (``os._exit``, ``kill -9``, the memory limit) or
+  a cell that will not stop (an infinite loop that swallows the interrupt)
+  into a graded notebook instead of a failed one: the cells that ran keep
+  their results, and every code cell that did not run gets an error output,
+  so its tests score 0. (Without that, a test cell that never ran has no
+  error in it and nbgrader would count it as passed.) The batch goes on;
+* caps each cell's stored output (a submission that prints 100 MB leaves
+  a short notice, not 100 MB, in the autograded notebook);
+* enforces a wall-clock budget per notebook, and after each notebook kills
+  whatever processes the grading user has left (a fork bomb's orphans).
+
+What happened is written to ``nb.metadata["adaptive_lr"]["execution"]``:
+``{"status": "ok" | "timeout" | "kernel died", "reason": ..., "cell": ...}``,
+which :mod:`adaptive_lr.course.batch` turns into the report's status column.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat.v4 import new_output
+from nbgrader.preprocessors import Execute
+from traitlets import Bool, Integer, List, Unicode
+
+from ..sandbox import KERNEL_NAME, Limits, ensure_user, reap, write_kernelspec
+from ..sandbox.users import DEFAULT_USER, become_subreaper, is_root
+
+NOT_RUN = "NotRun"
+
+
+def course_secrets(config) -> list[str]:
+    """What a grading kernel must not see in the course: solutions, submissions, grades.
+
+    ``source/`` (solutions and hidden tests), ``submitted/``, ``autograded/``
+    and ``feedback/`` (every student's work) and the SQLite gradebook (hidden
+    tests in plain text). The rest of the course folder, and the library the
+    tests import, stay readable.
+    """
+    from nbgrader.coursedir import CourseDirectory
+
+    cd = CourseDirectory(config=config)
+    root = os.path.abspath(cd.root)
+    paths = [os.path.join(root, d) for d in (cd.source_directory, cd.submitted_directory,
+                                            cd.autograded_directory, cd.feedback_directory)]
+    if cd.db_url.startswith("sqlite:///"):
+        paths.append(cd.db_url[len("sqlite:///"):])
+    return [p for p in paths if os.path.exists(p)]
+
+
+def _grade_id(cell) -> str:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+
+
+class SandboxedExecute(Execute):
+    """nbgrader's ``Execute``, in the sandbox, with timeouts and kernel deaths graded."""
+
+    sandbox = Bool(True, help="run kernels in the grading sandbox").tag(config=True)
+    sandbox_user = Unicode(DEFAULT_USER, help="the grading account (one per grading worker)").tag(config=True)
+    hide_paths = List(
+        Unicode(), help="more paths the kernel must not see, besides the course's own (see course_secrets)"
+    ).tag(config=True)
+    memory_bytes = Integer(Limits().memory_bytes).tag(config=True)
+    cpu_seconds = Integer(Limits().cpu_seconds).tag(config=True)
+    max_processes = Integer(Limits().max_processes).tag(config=True)
+    max_file_bytes = Integer(Limits().max_file_bytes).tag(config=True)
+    notebook_timeout = Integer(
+        900, help="wall-clock seconds for one whole notebook; then its kernel is killed"
+    ).tag(config=True)
+    max_output_chars = Integer(
+        100_000, help="characters of output kept per cell; the rest is dropped with a notice"
+    ).tag(config=True)
+
+    _kernelspec_dir = None
+
+    def _prepare_sandbox(self) -> None:
+        if not self.sandbox:
+            return
+        become_subreaper()
+        if is_root():
+            ensure_user(self.sandbox_user)
+        if SandboxedExecute._kernelspec_dir is None:
+            base = tempfile.mkdtemp(prefix="adaptive-lr-kernels-")
+            write_kernelspec(
+                os.path.join(base, "kernels"),
+                Limits(self.memory_bytes, self.cpu_seconds, self.max_processes, self.max_file_bytes),
+                user=self.sandbox_user,
+                hide=course_secrets(self.config) + [p for p in self.hide_paths if p],
+            )
+            SandboxedExecute._kernelspec_dir = base
+            os.environ["JUPYTER_PATH"] = base + (
+                os.pathsep + os.environ["JUPYTER_PATH"] if os.environ.get("JUPYTER_PATH") else ""
+            )
+        self.kernel_name = KERNEL_NAME
+
+    # -- execution ------------------------------------------------------------------
+    def preprocess(self, nb, resources=None, km=None):
+        self._prepare_sandbox()
+        self._started = set()
+        self._output_chars = {}
+        self._truncated = set()
+        self._timed_out = []
+        record = {"status": "ok", "reason": "", "cell": ""}
+        watchdog = threading.Timer(self.notebook_timeout, self._kill_runaway_kernel)
+        watchdog.daemon = True
+        self._watchdog_fired = False
+        watchdog.start()
+        start = time.monotonic()
+        try:
+            nb, resources = super().preprocess(nb, resources, km)
+        except (DeadKernelError, CellTimeoutError, RuntimeError) as err:
+            if not self._started:
+                raise  # the kernel never ran a cell: the grader's fault, not the student's
+            last = max(self._started)
+            cell = nb.cells[last]
+            where = _grade_id(cell) or f"cell {last + 1}"
+            if self._watchdog_fired:
+                record = {"status": "timeout", "cell": where,
+                          "reason": f"the notebook ran past {self.notebook_timeout} s (in {where}); its kernel was stopped"}
+            elif isinstance(err, CellTimeoutError):
+                record = {"status": "timeout", "cell": where,
+                          "reason": f"{where} did not stop within {self.timeout} s, even when interrupted"}
+            else:
+                record = {"status": "kernel died", "cell": where,
+                          "reason": f"the kernel died while running {where} (sys.exit, os._exit, a signal "
+                                    "or the memory limit); later cells did not run"}
+            self._mark_not_run(nb, last, record["reason"])
+        finally:
+            watchdog.cancel()
+            if self.sandbox and is_root():
+                reap(self.sandbox_user)
+        if record["status"] == "ok" and self._timed_out:
+            cells = ", ".join(self._timed_out)
+            record = {"status": "timeout", "cell": self._timed_out[0],
+                      "reason": f"{cells} ran past the {self.timeout} s cell limit and was interrupted"}
+        record["seconds"] = round(time.monotonic() - start, 2)
+        if self._truncated:
+            record["truncated_cells"] = sorted(self._truncated)
+        nb.metadata.setdefault("adaptive_lr", {})["execution"] = record
+        return nb, resources
+
+    def on_cell_executed(self, **kwargs):
+        reply = kwargs.get("execute_reply") or {}
+        if reply.get("content", {}).get("ename") == self.error_on_timeout.get("ename"):
+            cell = kwargs["cell"]
+            self._timed_out.append(_grade_id(cell) or f"cell {kwargs.get('cell_index', 0) + 1}")
+        return super().on_cell_executed(**kwargs)
+
+    def preprocess_cell(self, cell, resources, index):
+        self._started.add(index)
+        return super().preprocess_cell(cell, resources, index)
+
+    def _mark_not_run(self, nb, last: int, reason: str) -> None:
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code" or index < last:
+                continue
+            if index == last and any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+                continue
+            cell.outputs.append(
+                new_output("error", ename=NOT_RUN, evalue=reason, traceback=[f"{NOT_RUN}: {reason}"])
+            )
+
+    def _kill_runaway_kernel(self) -> None:
+        self._watchdog_fired = True
+        km = getattr(self, "km", None)
+        try:
+            if km is not None and km.has_kernel:
+                pid = km.provisioner.process.pid
+                os.killpg(os.getpgid(pid), 9)
+        except (OSError, AttributeError):
+            pass
+        if self.sandbox and is_root():
+            reap(self.sandbox_user)
+
+    # -- output ---------------------------------------------------------------------
+    def output(self, outs, msg, display_id, cell_index):
+        if msg.get("msg_type") not in ("stream", "display_data", "execute_result", "update_display_data"):
+            return super().output(outs, msg, display_id, cell_index)
+        content = msg.get("content", {})
+        text = content.get("text", "")
+        size = len(text) + sum(len(v) for v in content.get("data", {}).values() if isinstance(v, str))
+        used = self._output_chars.get(cell_index, 0)
+        self._output_chars[cell_index] = used + size
+        if used + size <= self.max_output_chars:
+            return super().output(outs, msg, display_id, cell_index)
+        room = self.max_output_chars - used
+        out = None
+        if room > 0 and text:  # keep the head of a long stream, drop the rest
+            msg = {**msg, "content": {**content, "text": text[:room]}}
+            out = super().output(outs, msg, display_id, cell_index)
+        if cell_index not in self._truncated:
+            self._truncated.add(cell_index)
+            outs.append(new_output(
+                "stream", name="stdout",
+                text=f"\n[output truncated by the grader after {self.max_output_chars:,} characters]\n",
+            ))
+        return out
