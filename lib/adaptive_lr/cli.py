@@ -1,6 +1,7 @@
 """``adaptive-lr``: the command line of the course.
 
     adaptive-lr demo [--out DIR] [--no-copy]   the instructor's pipeline, end to end (make demo)
+    adaptive-lr grade COURSE                   grade every submission of a course; report with statuses
     adaptive-lr release [--check]              regenerate release/ from source/ (or only compare)
     adaptive-lr gradebook --db URL             print a gradebook's table
     adaptive-lr tour [ARGS]                    a headless tour of the library (adaptive_lr.tour)
@@ -20,6 +21,14 @@ def _demo(args) -> int:
 
     demo.run(out=args.out, copy_back=not args.no_copy)
     return 0
+
+
+def _grade(args) -> int:
+    from .course import batch
+    from .course.pipeline import Course
+
+    rows = batch.grade(Course(args.course))
+    return 0 if all(r.status != "not graded" for r in rows) else 1
 
 
 def _release(args) -> int:
@@ -65,6 +74,9 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=None, help="scratch folder (default: demo_output/ in the repository)")
     p.add_argument("--no-copy", action="store_true", help="leave autograded/ and feedback/ in the scratch folder")
     p.set_defaults(run=_demo)
+    p = sub.add_parser("grade", help="grade every submission in COURSE/submitted (sandbox, report)")
+    p.add_argument("course", help="the course folder (holds nbgrader_config.py and submitted/)")
+    p.set_defaults(run=_grade)
     p = sub.add_parser("release", help="regenerate release/adaptive_lr/exercises.ipynb from source/")
     p.add_argument("--check", action="store_true", help="only compare; exit 1 when out of sync")
     p.set_defaults(run=_release)
