@@ -59,6 +59,26 @@ c.GenerateFeedback.preprocessors = [
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 
+# -- Submissions rebuilt on the release (adaptive_lr.course.restore) ------------------
+# Before nbgrader's own sanitizing, RestoreStructure puts the release's cells back
+# in release order: deleted, edited or moved tests and read-only cells, changed
+# points and flags, tags that skip a test. The student's answers and added cells
+# are kept. It runs before DeduplicateIds (which fails a notebook whose nbgrader
+# metadata is malformed) and so before OverwriteCells (which then restores the
+# hidden tests, points and checksums from the gradebook). Findings go to
+# nb.metadata["adaptive_lr"]["tampering"]; the metadata mask keeps that key (and
+# nbconvert's default, language_info.name) should ClearMetadataPreprocessor be
+# enabled in the autograde stage (nbgrader lists it there, disabled).
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "adaptive_lr.course.restore.RestoreStructure",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.ClearMetadataPreprocessor.preserve_nb_metadata_mask = {("language_info", "name"), ("adaptive_lr",)}
+
 # -- The grading sandbox (adaptive_lr.course.execute, adaptive_lr.sandbox) ------------
 # Kernels run as an unprivileged user with resource limits, on a read-only file
 # system except a scratch folder, with the course folder and the instructor's
