@@ -222,7 +222,7 @@ def _inspect_notebook(student: str, path: Path, name: str, max_bytes: int) -> In
         hint = ""
         if text.lstrip()[:1] == "<":
             hint = " (it looks like an HTML page: an export or a download page, not the notebook)"
-        elif text.lstrip()[:1] == "{" and not text.rstrip().endswith("}"):
+        elif exc.pos >= len(text.rstrip()) or (text.lstrip()[:1] == "{" and not text.rstrip().endswith("}")):
             hint = " (the file ends early: it may have been cut off while saving or uploading)"
         return invalid(f"{name} is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}{hint}; "
                        f"{_RESAVE}")
