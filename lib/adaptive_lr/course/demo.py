@@ -4,7 +4,11 @@
 2. make sample submissions: the full solution, the blank release, a few common
    mistakes (from :mod:`adaptive_lr.grading.mistakes`) and one attempt to call
    the reference implementation;
-3. ``nbgrader autograde`` them in one batch and ``nbgrader generate_feedback``;
+   and a few hostile or broken ones (:mod:`.hostile`: a dead kernel, a runaway
+   loop, writes into the course, an invalid file, a misnamed notebook);
+3. grade them in one batch in the grading sandbox (:mod:`.batch`: intake,
+   ``nbgrader autograde``, the report with a status per student, saved as
+   ``grading_report.csv``), then ``nbgrader generate_feedback``;
 4. print the gradebook (autograded points per exercise, totals);
 5. copy ``autograded/`` and ``feedback/`` to the repository root to look at.
 """
@@ -12,10 +16,13 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 from ..grading.mistakes import MISTAKES
+from . import batch
 from . import submissions as subs
+from .hostile import BROKEN, HOSTILE, with_hostile_code
 from .gradebook import read_grades, table
 from .pipeline import Course, repo_root
 from .release import committed_release, differences
@@ -30,6 +37,8 @@ DEMO_MISTAKES = (
     "10-newton_schulz-no-normalization",
 )
 DEMO_CHEATS = ("calls-oracle",)
+DEMO_HOSTILE = ("os-exit", "infinite-loop", "writes-course")
+DEMO_BROKEN = ("invalid-json", "wrong-name")
 
 
 def student_id(key: str) -> str:
@@ -48,8 +57,16 @@ def make_submissions(course: Course, mistakes=DEMO_MISTAKES, cheats=DEMO_CHEATS)
     for slug in cheats:
         cheat = next(c for c in subs.CHEATS if c.slug == slug)
         made[f"cheat-{slug}"] = subs.with_cheat(solved, cheat)
+    other = course.root / "submitted" / "solution" / "adaptive_lr"
+    for h in HOSTILE:
+        if h.slug in DEMO_HOSTILE:
+            made[f"hostile-{h.slug}"] = with_hostile_code(solved, h, course.root, other)
     for student, nb in made.items():
         course.submit(student, nb)
+    for b in BROKEN:
+        if b.slug in DEMO_BROKEN:
+            b.write(course.root / "submitted" / f"broken-{b.slug}" / "adaptive_lr", solved)
+            made[f"broken-{b.slug}"] = None
     return list(made)
 
 
@@ -85,18 +102,21 @@ def run(out=None, copy_back: bool = True, say=print) -> dict:
     students = make_submissions(course)
     say(f"2/5 {len(students)} sample submissions: {', '.join(students)}")
 
-    say("3/5 nbgrader autograde (one batch) ...")
-    seconds = course.autograde()
-    say(f"    {seconds:.1f} s, {seconds / len(students):.1f} s per submission")
+    say("3/5 grading the batch in the sandbox (intake, nbgrader autograde, report) ...\n")
+    start = time.perf_counter()
+    rows = batch.grade(course, say=say)
+    seconds = time.perf_counter() - start
+    say(f"\n    {seconds:.1f} s, {seconds / len(students):.1f} s per submission; "
+        f"report: {course.root / batch.REPORT_NAME}")
 
     say("4/5 nbgrader generate_feedback ...")
     course.generate_feedback()
 
     grades = read_grades(course.db_url)
-    say("5/5 the gradebook\n")
-    say(table(grades, order=students))
+    say("5/5 the gradebook (students with a gradable notebook)\n")
+    say(table(grades, order=[s for s in students if s in grades]))
     if copy_back:
         _copy_back(course, repo)
         say(f"\nAutograded notebooks: {repo / 'autograded'}\nFeedback (HTML):      {repo / 'feedback'}")
     say(f"Gradebook: {course.db_url} (not committed, not released); log: {course.log_path}")
-    return {"course": course, "grades": grades, "students": students, "seconds": seconds}
+    return {"course": course, "grades": grades, "students": students, "seconds": seconds, "rows": rows}
