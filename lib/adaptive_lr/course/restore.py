@@ -51,12 +51,12 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import nbformat
 from nbformat.notebooknode import NotebookNode, from_dict
-from traitlets import Unicode
-
 from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Unicode
 
 METADATA_KEY = "adaptive_lr"
 # Tags that change whether or how a cell runs: nbclient skips "skip-execution" and goes on
@@ -237,7 +237,7 @@ def _compare(sub, rel, tampering: list, notes: list) -> None:
     """What the student changed in a release cell that carries nbgrader metadata."""
     kind, label = _kind(rel), _label(rel)
     r_meta, s_meta = _nbgrader(rel), _nbgrader(sub)
-    if s_meta is None:
+    if not s_meta:  # missing, emptied or not a dict
         tampering.append(f"nbgrader metadata of {kind} {label} was removed (restored)")
     else:
         gid = s_meta.get("grade_id")
@@ -443,7 +443,7 @@ class RestoreStructure(NbGraderPreprocessor):
               "release/{assignment}/{notebook}.ipynb."),
     ).tag(config=True)
 
-    _cache: dict = {}
+    _cache: ClassVar[dict] = {}  # (path, mtime, size) -> the release notebook, for a whole batch
 
     def preprocess(self, nb, resources):
         info = resources.get("nbgrader") or {}
@@ -453,10 +453,12 @@ class RestoreStructure(NbGraderPreprocessor):
             raise ValueError("RestoreStructure needs resources['nbgrader'] with 'assignment' and 'notebook'")
         path = self.release_notebook(assignment, notebook)
         restored = restore_notebook(nb, self._read(path))
-        for line in restored.tampering:
-            self.log.warning("Tampering in %s's %s: %s", student, notebook, line)
-        for line in restored.notes:
-            self.log.info("Restored %s's %s: %s", student, notebook, line)
+        # One line per notebook: a batch of hundreds stays readable in nbgrader's log.
+        if restored.tampering:
+            self.log.warning("Tampering in %s's %s (restored from %s): %s", student, notebook, path,
+                             "; ".join(restored.tampering))
+        if restored.notes:
+            self.log.info("Structure of %s's %s: %s", student, notebook, "; ".join(restored.notes))
         return restored.nb, resources
 
     def release_notebook(self, assignment: str, notebook: str) -> Path:
