@@ -41,6 +41,8 @@ def graded(tmp_path_factory):
         course.generate_release()
         solved = subs.solution(subs.read(course.source_notebook), subs.read(course.release_notebook))
         course.submit("solution", solved)
+        course.submit("cheat-calls-oracle", subs.with_cheat(solved, subs.CHEATS[0]))
+        course.submit("blank", subs.blank(subs.read(course.release_notebook)))
         expected = submit_hostile(course, solved, other_student="solution")
         guarded = {
             "source": course.source_notebook,
@@ -86,6 +88,17 @@ def test_hostile_submission_gets_its_status_and_the_points_of_what_completed(gra
 def test_broken_file_gets_zero_and_a_reason(graded, broken):
     row = graded["first"][f"broken-{broken.slug}"]
     assert row.status == broken.status and row.auto == 0 and row.reason, row
+
+
+def test_calling_the_oracle_is_reported_as_tampering(graded):
+    row = graded["first"]["cheat-calls-oracle"]
+    assert row.status == "tampering detected" and "calls the reference implementation" in row.reason
+    assert row.scores[3] < 5 and row.auto < 50
+
+
+def test_blank_release_is_ok_with_zero_and_says_unanswered(graded):
+    row = graded["first"]["blank"]
+    assert (row.status, row.auto) == ("ok", 0) and "not answered" in row.reason, row
 
 
 def test_timeout_reasons_name_the_cell(graded):
@@ -145,6 +158,7 @@ def test_csv_report_has_every_student_and_a_status(graded):
     report = {r["student"]: r for r in graded["report"]}
     assert set(report) == set(graded["first"])
     assert report["solution"]["auto"] == "50" and report["solution"]["status"] == "ok"
+    assert report["cheat-calls-oracle"]["status"] == "tampering detected"
     for student, status in graded["expected"].items():
         assert report[student]["status"] == status, student
 

@@ -63,18 +63,39 @@ def checksums(folder: Path) -> dict:
     return out
 
 
-def _answer_errors(nb) -> list[str]:
-    """Errors raised in the student's own answer cells (not in the tests)."""
-    found = []
+# The hidden tests' message when a submission calls the reference implementation
+# (adaptive_lr.grading.guard): the function scores 0 there, and the report says why.
+ORACLE_CALL = "calls the reference implementation"
+
+
+def _answer_errors(nb) -> tuple[list[str], int]:
+    """Errors raised in the student's own answer cells, and how many were left unanswered."""
+    found, unanswered = [], 0
     for cell in nb.cells:
         md = cell.get("metadata", {}).get("nbgrader", {})
         if cell.cell_type != "code" or not md.get("solution"):
             continue
         for out in cell.get("outputs", []):
-            if out.get("output_type") == "error" and out.get("ename") != "NotRun":
+            if out.get("output_type") != "error" or out.get("ename") == "NotRun":
+                continue
+            if out.get("ename") == "NotImplementedError":  # the release's placeholder, untouched
+                unanswered += 1
+            else:
                 found.append(f"{md.get('grade_id')} raised {out.get('ename')}")
-                break
-    return found
+            break
+    return found, unanswered
+
+
+def _oracle_calls(nb) -> list[str]:
+    cells = []
+    for cell in nb.cells:
+        md = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type == "code" and md.get("grade") and any(
+            out.get("output_type") == "error" and ORACLE_CALL in out.get("evalue", "")
+            for out in cell.get("outputs", [])
+        ):
+            cells.append(md.get("grade_id"))
+    return [f"{ORACLE_CALL} ({', '.join(cells)}: 0 points there)"] if cells else []
 
 
 def _status_of(course: Course, student: str) -> tuple[str, str]:
@@ -88,8 +109,10 @@ def _status_of(course: Course, student: str) -> tuple[str, str]:
     truncated = execution.get("truncated_cells")
     if truncated:
         notes.append(f"output of {len(truncated)} cell(s) truncated")
-    tampering = meta.get("tampering") or []
-    errors = _answer_errors(nb)
+    tampering = (meta.get("tampering") or []) + _oracle_calls(nb)
+    errors, unanswered = _answer_errors(nb)
+    if unanswered:
+        notes.append(f"{unanswered} answer cell(s) not answered")
     if execution.get("status", "ok") != "ok":
         status, reason = execution["status"], execution.get("reason", "")
     elif tampering:
