@@ -49,9 +49,8 @@ def ensure_user(name: str = DEFAULT_USER) -> pwd.struct_passwd:
     return pwd.getpwnam(name)
 
 
-def _live_pids_of(uid: int) -> list[int]:
-    """Processes owned by ``uid``, zombies excluded (they are dead, waiting for their parent)."""
-    pids = []
+def _processes_of(uid: int):
+    """``(pid, state, ppid)`` of every process owned by ``uid``, read from ``/proc``."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -59,12 +58,15 @@ def _live_pids_of(uid: int) -> list[int]:
             if os.stat(f"/proc/{entry}").st_uid != uid:
                 continue
             with open(f"/proc/{entry}/stat") as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
+                fields = f.read().rsplit(")", 1)[1].split()
         except (FileNotFoundError, ProcessLookupError, IndexError):
             continue
-        if state not in ("Z", "X"):
-            pids.append(int(entry))
-    return pids
+        yield int(entry), fields[0], int(fields[1])
+
+
+def _live_pids_of(uid: int) -> list[int]:
+    """Processes owned by ``uid``, zombies excluded (they are dead, waiting for their parent)."""
+    return [pid for pid, state, _ in _processes_of(uid) if state not in ("Z", "X")]
 
 
 def reap(name: str = DEFAULT_USER, timeout: float = 5.0) -> int:
@@ -118,18 +120,9 @@ def become_subreaper() -> bool:
 
 def _collect_zombie_children(uid: int) -> None:
     me = os.getpid()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            if os.stat(f"/proc/{entry}").st_uid != uid:
-                continue
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError, IndexError):
-            continue
-        if fields[0] == "Z" and int(fields[1]) == me:
+    for pid, state, ppid in _processes_of(uid):
+        if state == "Z" and ppid == me:
             try:
-                os.waitpid(int(entry), os.WNOHANG)
+                os.waitpid(pid, os.WNOHANG)
             except ChildProcessError:
                 pass
