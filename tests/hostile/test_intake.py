@@ -167,7 +167,7 @@ def course(tmp_path_factory):
 
 
 def _check(result: Intake, student: str, student_dir: Path):
-    files, status, phrases, notebook = CASES[student]
+    _files, status, phrases, notebook = CASES[student]
     assert result.student == student
     assert result.status == status, result.reason
     for phrase in phrases:

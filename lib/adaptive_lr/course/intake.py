@@ -283,8 +283,9 @@ def _schema_problem(doc: dict, name: str) -> str:
         if len(message) > 160:
             message = message[:157] + "..."
         return f"{name} fails nbformat validation{' at ' + where if where else ''}: {message}; {_RESAVE}"
-    except Exception as exc:  # a hostile document can make the validator itself fail
-        return f"{name} could not be validated as a notebook ({type(exc).__name__}: {_short(str(exc))}); {_RESAVE}"
+    except Exception as exc:  # noqa: BLE001  (a hostile document may break the validator itself)
+        return (f"{name} could not be validated as a notebook ({type(exc).__name__}: "
+                f"{_short(str(exc))}); {_RESAVE}")
     return ""
 
 
