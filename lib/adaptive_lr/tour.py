@@ -90,7 +90,9 @@ def run_all(objective=None, steps: int = STEPS):
 
 
 def _paths(trajectories):
-    return {name: np.asarray(tr.params).reshape(len(tr.loss), 2) for name, tr in trajectories.items()}
+    return {
+        name: np.asarray(tr.params).reshape(len(tr.loss), 2) for name, tr in trajectories.items()
+    }
 
 
 def save_figure(objective, trajectories, path: Path) -> Path:
@@ -109,8 +111,11 @@ def save_figure(objective, trajectories, path: Path) -> Path:
         plot_paths(objective, {n: paths[n] for n in names}, ax=ax, title=family)
     losses = axes.flat[-1]
     losses.set_prop_cycle(color=[colors[n] for n in trajectories])
-    plot_loss_curves({name: tr.loss for name, tr in trajectories.items()}, ax=losses,
-                     title="Loss against step, all rules (log scale)")
+    plot_loss_curves(
+        {name: tr.loss for name, tr in trajectories.items()},
+        ax=losses,
+        title="Loss against step, all rules (log scale)",
+    )
     losses.legend(fontsize=7, ncol=2)
     fig.suptitle(f"Every optimizer on {objective.name}, {STEPS} steps from the same start")
     fig.tight_layout()
@@ -121,16 +126,28 @@ def save_figure(objective, trajectories, path: Path) -> Path:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m adaptive_lr.tour", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m adaptive_lr.tour", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("out_dir", nargs="?", default="demo_output", help="where the PNG goes")
     args = parser.parse_args(argv)
     objective, trajectories = run_all()
     png = save_figure(objective, trajectories, Path(args.out_dir) / "tour_quadratic.png")
-    print(f"Every optimizer, {STEPS} steps from {objective.init_params().tolist()} on {objective.name}:\n")
-    print(summary_table(
-        trajectories.values(),
-        keys=("optimizer", "status", "loss_final", "dist_to_minimizer_final", "effective_lr_median_final"),
-    ))
+    print(
+        f"Every optimizer, {STEPS} steps from {objective.init_params().tolist()} on {objective.name}:\n"
+    )
+    print(
+        summary_table(
+            trajectories.values(),
+            keys=(
+                "optimizer",
+                "status",
+                "loss_final",
+                "dist_to_minimizer_final",
+                "effective_lr_median_final",
+            ),
+        )
+    )
     print(f"\nPaths and loss curves: {png}")
     return 0
 

@@ -17,8 +17,7 @@ import pytest
 
 from adaptive_lr.course import batch
 from adaptive_lr.course import submissions as subs
-from adaptive_lr.course.hostile import BROKEN, EXERCISE, HOSTILE
-from adaptive_lr.course.hostile import submit_hostile
+from adaptive_lr.course.hostile import BROKEN, EXERCISE, HOSTILE, submit_hostile
 from adaptive_lr.course.pipeline import Course, repo_root
 from adaptive_lr.sandbox.users import _live_pids_of
 
@@ -39,7 +38,9 @@ def graded(tmp_path_factory):
     try:
         course = Course(tmp_path_factory.mktemp("hostile") / "course", repo_root()).create()
         course.generate_release()
-        solved = subs.solution(subs.read(course.source_notebook), subs.read(course.release_notebook))
+        solved = subs.solution(
+            subs.read(course.source_notebook), subs.read(course.release_notebook)
+        )
         course.submit("solution", solved)
         course.submit("cheat-calls-oracle", subs.with_cheat(solved, subs.CHEATS[0]))
         course.submit("blank", subs.blank(subs.read(course.release_notebook)))
@@ -54,8 +55,13 @@ def graded(tmp_path_factory):
         report = list(csv.DictReader(open(course.root / batch.REPORT_NAME)))
         second = {r.student: r for r in batch.grade(course, say=lambda *_: None)}
         yield {
-            "course": course, "expected": expected, "first": first, "second": second,
-            "report": report, "guarded": guarded, "before": before,
+            "course": course,
+            "expected": expected,
+            "first": first,
+            "second": second,
+            "report": report,
+            "guarded": guarded,
+            "before": before,
             "submitted_before": submitted_before,
         }
     finally:
@@ -73,7 +79,9 @@ def test_hostile_submission_gets_its_status_and_the_points_of_what_completed(gra
     row = graded["first"][f"hostile-{hostile.slug}"]
     assert row.status == hostile.status, (row.status, row.reason)
     for e in range(1, EXERCISE):
-        assert row.scores[e] == 5, f"exercise {e} ran before the hostile code and must keep its points"
+        assert row.scores[e] == 5, (
+            f"exercise {e} ran before the hostile code and must keep its points"
+        )
     assert row.scores[EXERCISE] < 5 or hostile.status == "ok"
     later = [row.scores[e] for e in range(EXERCISE + 1, 11)]
     if hostile.keeps_later_exercises:
@@ -113,8 +121,12 @@ def test_kernel_death_reason_names_the_cell(graded):
 
 
 def test_errors_in_answers_are_named(graded):
-    names = {"sys-exit": "SystemExit", "raise-systemexit": "SystemExit",
-             "memory-bomb": "MemoryError", "fork-bomb": "BlockingIOError"}
+    names = {
+        "sys-exit": "SystemExit",
+        "raise-systemexit": "SystemExit",
+        "memory-bomb": "MemoryError",
+        "fork-bomb": "BlockingIOError",
+    }
     for slug, ename in names.items():
         assert f"05d_solution raised {ename}" in graded["first"][f"hostile-{slug}"].reason
 
@@ -125,8 +137,12 @@ def test_huge_output_is_truncated_not_stored(graded):
     path = graded["course"].autograded_notebook("hostile-huge-output")
     assert path.stat().st_size < 3 * 2**20, f"{path.stat().st_size} bytes stored"
     nb = nbformat.read(path, as_version=4)
-    assert any("[output truncated by the grader" in o.get("text", "")
-               for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert any(
+        "[output truncated by the grader" in o.get("text", "")
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+    )
 
 
 def test_nothing_outside_the_students_copy_changed(graded):

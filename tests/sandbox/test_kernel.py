@@ -175,7 +175,6 @@ def test_fork_bomb_is_bounded_and_reaped(own_kernel):
 
 @needs_root
 def test_reaper_kills_everything_the_grading_user_left():
-    import pwd
     import subprocess
 
     uid = ensure_user(USER + "-reap").pw_uid

@@ -49,8 +49,14 @@ class Row:
     def as_csv(self) -> dict:
         row = {"student": self.student}
         row.update({f"ex{e:02d}": f"{self.scores.get(e, 0):g}" for e in EXERCISES})
-        row.update({"auto": f"{self.auto:g}", "auto_max": f"{self.auto_max:g}",
-                    "status": self.status, "reason": self.reason})
+        row.update(
+            {
+                "auto": f"{self.auto:g}",
+                "auto_max": f"{self.auto_max:g}",
+                "status": self.status,
+                "reason": self.reason,
+            }
+        )
         return row
 
 
@@ -90,9 +96,13 @@ def _oracle_calls(nb) -> list[str]:
     cells = []
     for cell in nb.cells:
         md = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.cell_type == "code" and md.get("grade") and any(
-            out.get("output_type") == "error" and ORACLE_CALL in out.get("evalue", "")
-            for out in cell.get("outputs", [])
+        if (
+            cell.cell_type == "code"
+            and md.get("grade")
+            and any(
+                out.get("output_type") == "error" and ORACLE_CALL in out.get("evalue", "")
+                for out in cell.get("outputs", [])
+            )
         ):
             cells.append(md.get("grade_id"))
     return [f"{ORACLE_CALL} ({', '.join(cells)}: 0 points there)"] if cells else []
@@ -130,15 +140,17 @@ def _status_of(course: Course, student: str) -> tuple[str, str]:
 
 def grade(course: Course, say=print) -> list[Row]:
     """Grade every submission of ``course``; returns the report rows (also printed and saved as CSV)."""
-    from .intake import inspect_course
-
     import os
+
+    from .intake import inspect_course
 
     submitted = course.root / "submitted"
     if os.environ.get("ADAPTIVE_LR_SANDBOX", "1") == "0":
         say("sandbox: off (ADAPTIVE_LR_SANDBOX=0): kernels run as the grader, without limits")
     elif os.geteuid() != 0:
-        say("sandbox: limits and scratch folder only; not root, so no separate user and no read-only view")
+        say(
+            "sandbox: limits and scratch folder only; not root, so no separate user and no read-only view"
+        )
     before = checksums(submitted)
     intakes = inspect_course(course.root, ASSIGNMENT)
     gradable = [i.student for i in intakes if i.status == "ok"]
@@ -148,7 +160,9 @@ def grade(course: Course, say=print) -> list[Row]:
     if gradable:
         args = ["autograde", "--force"]
         if refused:
-            args.append("--CourseDirectory.student_id_exclude=" + ",".join(i.student for i in refused))
+            args.append(
+                "--CourseDirectory.student_id_exclude=" + ",".join(i.student for i in refused)
+            )
         course.nbgrader(*args, check=False)
     grades = read_grades(course.db_url)
     rows = []
@@ -161,8 +175,16 @@ def grade(course: Course, say=print) -> list[Row]:
         if g is None:
             rows.append(Row(i.student, "not graded", reason or "no grades in the gradebook"))
             continue
-        rows.append(Row(i.student, status, reason, {e: g.auto_score(e) for e in EXERCISES},
-                        g.auto_score(), g.auto_max()))
+        rows.append(
+            Row(
+                i.student,
+                status,
+                reason,
+                {e: g.auto_score(e) for e in EXERCISES},
+                g.auto_score(),
+                g.auto_max(),
+            )
+        )
     after = checksums(submitted)
     if after != before:
         changed = sorted(set(before.items()) ^ set(after.items()))
@@ -183,11 +205,17 @@ def write_report(rows, path: Path) -> Path:
 
 def report_table(rows) -> str:
     head = ["student"] + [f"{e}" for e in EXERCISES] + ["auto", "status"]
-    body = [[r.student] + [f"{r.scores.get(e, 0):g}" for e in EXERCISES]
-            + [f"{r.auto:g}/{r.auto_max:g}" if r.auto_max else "0", r.status] for r in rows]
+    body = [
+        [r.student]
+        + [f"{r.scores.get(e, 0):g}" for e in EXERCISES]
+        + [f"{r.auto:g}/{r.auto_max:g}" if r.auto_max else "0", r.status]
+        for r in rows
+    ]
     widths = [max(len(x) for x in col) for col in zip(head, *body)]
-    fmt = lambda r: "  ".join(x.ljust(w) if j in (0, len(r) - 1) else x.rjust(w)  # noqa: E731
-                              for j, (x, w) in enumerate(zip(r, widths)))
+    fmt = lambda r: "  ".join(
+        x.ljust(w) if j in (0, len(r) - 1) else x.rjust(w)
+        for j, (x, w) in enumerate(zip(r, widths))
+    )
     lines = [fmt(head), "-" * len(fmt(head))] + [fmt(r) for r in body]
     reasons = [f"  {r.student}: {r.reason}" for r in rows if r.reason]
     if reasons:

@@ -52,10 +52,17 @@ def course_secrets(config) -> list[str]:
 
     cd = CourseDirectory(config=config)
     root = os.path.abspath(cd.root)
-    paths = [os.path.join(root, d) for d in (cd.source_directory, cd.submitted_directory,
-                                            cd.autograded_directory, cd.feedback_directory)]
+    paths = [
+        os.path.join(root, d)
+        for d in (
+            cd.source_directory,
+            cd.submitted_directory,
+            cd.autograded_directory,
+            cd.feedback_directory,
+        )
+    ]
     if cd.db_url.startswith("sqlite:///"):
-        paths.append(cd.db_url[len("sqlite:///"):])
+        paths.append(cd.db_url[len("sqlite:///") :])
     return [p for p in paths if os.path.exists(p)]
 
 
@@ -67,9 +74,12 @@ class SandboxedExecute(Execute):
     """nbgrader's ``Execute``, in the sandbox, with timeouts and kernel deaths graded."""
 
     sandbox = Bool(True, help="run kernels in the grading sandbox").tag(config=True)
-    sandbox_user = Unicode(DEFAULT_USER, help="the grading account (one per grading worker)").tag(config=True)
+    sandbox_user = Unicode(DEFAULT_USER, help="the grading account (one per grading worker)").tag(
+        config=True
+    )
     hide_paths = List(
-        Unicode(), help="more paths the kernel must not see, besides the course's own (see course_secrets)"
+        Unicode(),
+        help="more paths the kernel must not see, besides the course's own (see course_secrets)",
     ).tag(config=True)
     memory_bytes = Integer(Limits().memory_bytes).tag(config=True)
     cpu_seconds = Integer(Limits().cpu_seconds).tag(config=True)
@@ -94,7 +104,9 @@ class SandboxedExecute(Execute):
             base = tempfile.mkdtemp(prefix="adaptive-lr-kernels-")
             write_kernelspec(
                 os.path.join(base, "kernels"),
-                Limits(self.memory_bytes, self.cpu_seconds, self.max_processes, self.max_file_bytes),
+                Limits(
+                    self.memory_bytes, self.cpu_seconds, self.max_processes, self.max_file_bytes
+                ),
                 user=self.sandbox_user,
                 hide=course_secrets(self.config) + [p for p in self.hide_paths if p],
             )
@@ -126,15 +138,24 @@ class SandboxedExecute(Execute):
             cell = nb.cells[last]
             where = _grade_id(cell) or f"cell {last + 1}"
             if self._watchdog_fired:
-                record = {"status": "timeout", "cell": where,
-                          "reason": f"the notebook ran past {self.notebook_timeout} s (in {where}); its kernel was stopped"}
+                record = {
+                    "status": "timeout",
+                    "cell": where,
+                    "reason": f"the notebook ran past {self.notebook_timeout} s (in {where}); its kernel was stopped",
+                }
             elif isinstance(err, CellTimeoutError):
-                record = {"status": "timeout", "cell": where,
-                          "reason": f"{where} did not stop within {self.timeout} s, even when interrupted"}
+                record = {
+                    "status": "timeout",
+                    "cell": where,
+                    "reason": f"{where} did not stop within {self.timeout} s, even when interrupted",
+                }
             else:
-                record = {"status": "kernel died", "cell": where,
-                          "reason": f"the kernel died while running {where} (sys.exit, os._exit, a signal "
-                                    "or the memory limit); later cells did not run"}
+                record = {
+                    "status": "kernel died",
+                    "cell": where,
+                    "reason": f"the kernel died while running {where} (sys.exit, os._exit, a signal "
+                    "or the memory limit); later cells did not run",
+                }
             self._mark_not_run(nb, last, record["reason"])
         finally:
             watchdog.cancel()
@@ -142,8 +163,11 @@ class SandboxedExecute(Execute):
                 reap(self.sandbox_user)
         if record["status"] == "ok" and self._timed_out:
             cells = ", ".join(self._timed_out)
-            record = {"status": "timeout", "cell": self._timed_out[0],
-                      "reason": f"{cells} ran past the {self.timeout} s cell limit and was interrupted"}
+            record = {
+                "status": "timeout",
+                "cell": self._timed_out[0],
+                "reason": f"{cells} ran past the {self.timeout} s cell limit and was interrupted",
+            }
         record["seconds"] = round(time.monotonic() - start, 2)
         if self._truncated:
             record["truncated_cells"] = sorted(self._truncated)
@@ -165,10 +189,14 @@ class SandboxedExecute(Execute):
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code" or index < last:
                 continue
-            if index == last and any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            if index == last and any(
+                o.get("output_type") == "error" for o in cell.get("outputs", [])
+            ):
                 continue
             cell.outputs.append(
-                new_output("error", ename=NOT_RUN, evalue=reason, traceback=[f"{NOT_RUN}: {reason}"])
+                new_output(
+                    "error", ename=NOT_RUN, evalue=reason, traceback=[f"{NOT_RUN}: {reason}"]
+                )
             )
 
     def _kill_runaway_kernel(self) -> None:
@@ -185,11 +213,18 @@ class SandboxedExecute(Execute):
 
     # -- output ---------------------------------------------------------------------
     def output(self, outs, msg, display_id, cell_index):
-        if msg.get("msg_type") not in ("stream", "display_data", "execute_result", "update_display_data"):
+        if msg.get("msg_type") not in (
+            "stream",
+            "display_data",
+            "execute_result",
+            "update_display_data",
+        ):
             return super().output(outs, msg, display_id, cell_index)
         content = msg.get("content", {})
         text = content.get("text", "")
-        size = len(text) + sum(len(v) for v in content.get("data", {}).values() if isinstance(v, str))
+        size = len(text) + sum(
+            len(v) for v in content.get("data", {}).values() if isinstance(v, str)
+        )
         used = self._output_chars.get(cell_index, 0)
         self._output_chars[cell_index] = used + size
         if used + size <= self.max_output_chars:
@@ -201,8 +236,11 @@ class SandboxedExecute(Execute):
             out = super().output(outs, msg, display_id, cell_index)
         if cell_index not in self._truncated:
             self._truncated.add(cell_index)
-            outs.append(new_output(
-                "stream", name="stdout",
-                text=f"\n[output truncated by the grader after {self.max_output_chars:,} characters]\n",
-            ))
+            outs.append(
+                new_output(
+                    "stream",
+                    name="stdout",
+                    text=f"\n[output truncated by the grader after {self.max_output_chars:,} characters]\n",
+                )
+            )
         return out

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import nbformat
 
@@ -32,33 +33,79 @@ class Hostile(NamedTuple):
 
 
 HOSTILE = [
-    Hostile("infinite-loop", "an infinite loop in an answer cell (stops on interrupt)",
-            "while True:\n    pass\n", "timeout", True),
-    Hostile("stubborn-loop", "an infinite loop at top level that swallows every interrupt",
-            "while True:\n    try:\n        while True:\n            pass\n"
-            "    except BaseException:\n        pass\n", "timeout", False),
-    Hostile("sys-exit", "sys.exit() in an answer cell",
-            "import sys\nsys.exit()\n", "error in answer", True),
-    Hostile("raise-systemexit", "raise SystemExit in an answer cell",
-            "raise SystemExit(3)\n", "error in answer", True),
-    Hostile("os-exit", "os._exit(1): the kernel process ends",
-            "import os\nos._exit(1)\n", "kernel died", False),
-    Hostile("kill-9", "the kernel sends itself SIGKILL",
-            "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n", "kernel died", False),
-    Hostile("memory-bomb", "allocates 50 GB",
-            "hog = bytearray(50 * 2**30)\n", "error in answer", True),
-    Hostile("fork-bomb", "forks until the process limit",
-            "import os, time\nwhile True:\n    if os.fork() == 0:\n        time.sleep(600)\n", "error in answer", True),
-    Hostile("huge-output", "prints 100 MB",
-            "import sys\nfor _ in range(100):\n    sys.stdout.write('x' * 2**20)\n", "ok", True),
-    Hostile("writes-course", "writes into the gradebook, the source notebook and another student's folder",
-            "import os\n"
-            "for path in ['{course}/gradebook.db', '{course}/source/adaptive_lr/exercises.ipynb',\n"
-            "             '{other}/exercises.ipynb', '{course}/planted.txt']:\n"
-            "    try:\n"
-            "        open(path, 'a').write('tampered')\n"
-            "    except OSError:\n"
-            "        pass\n", "ok", True),
+    Hostile(
+        "infinite-loop",
+        "an infinite loop in an answer cell (stops on interrupt)",
+        "while True:\n    pass\n",
+        "timeout",
+        True,
+    ),
+    Hostile(
+        "stubborn-loop",
+        "an infinite loop at top level that swallows every interrupt",
+        "while True:\n    try:\n        while True:\n            pass\n"
+        "    except BaseException:\n        pass\n",
+        "timeout",
+        False,
+    ),
+    Hostile(
+        "sys-exit",
+        "sys.exit() in an answer cell",
+        "import sys\nsys.exit()\n",
+        "error in answer",
+        True,
+    ),
+    Hostile(
+        "raise-systemexit",
+        "raise SystemExit in an answer cell",
+        "raise SystemExit(3)\n",
+        "error in answer",
+        True,
+    ),
+    Hostile(
+        "os-exit",
+        "os._exit(1): the kernel process ends",
+        "import os\nos._exit(1)\n",
+        "kernel died",
+        False,
+    ),
+    Hostile(
+        "kill-9",
+        "the kernel sends itself SIGKILL",
+        "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n",
+        "kernel died",
+        False,
+    ),
+    Hostile(
+        "memory-bomb", "allocates 50 GB", "hog = bytearray(50 * 2**30)\n", "error in answer", True
+    ),
+    Hostile(
+        "fork-bomb",
+        "forks until the process limit",
+        "import os, time\nwhile True:\n    if os.fork() == 0:\n        time.sleep(600)\n",
+        "error in answer",
+        True,
+    ),
+    Hostile(
+        "huge-output",
+        "prints 100 MB",
+        "import sys\nfor _ in range(100):\n    sys.stdout.write('x' * 2**20)\n",
+        "ok",
+        True,
+    ),
+    Hostile(
+        "writes-course",
+        "writes into the gradebook, the source notebook and another student's folder",
+        "import os\n"
+        "for path in ['{course}/gradebook.db', '{course}/source/adaptive_lr/exercises.ipynb',\n"
+        "             '{other}/exercises.ipynb', '{course}/planted.txt']:\n"
+        "    try:\n"
+        "        open(path, 'a').write('tampered')\n"
+        "    except OSError:\n"
+        "        pass\n",
+        "ok",
+        True,
+    ),
 ]
 
 
@@ -85,14 +132,31 @@ def _write(name: str, data: bytes):
     def write(folder: Path, nb) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(data)
+
     return write
 
 
 def _v3(folder: Path, nb) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    v3 = {"metadata": {"name": ""}, "nbformat": 3, "nbformat_minor": 0,
-          "worksheets": [{"cells": [{"cell_type": "code", "input": "x = 1", "language": "python",
-                                     "outputs": [], "metadata": {}}], "metadata": {}}]}
+    v3 = {
+        "metadata": {"name": ""},
+        "nbformat": 3,
+        "nbformat_minor": 0,
+        "worksheets": [
+            {
+                "cells": [
+                    {
+                        "cell_type": "code",
+                        "input": "x = 1",
+                        "language": "python",
+                        "outputs": [],
+                        "metadata": {},
+                    }
+                ],
+                "metadata": {},
+            }
+        ],
+    }
     (folder / f"{NOTEBOOK}.ipynb").write_text(json.dumps(v3))
 
 
@@ -113,9 +177,18 @@ def _empty_folder(folder: Path, nb) -> None:
 
 
 BROKEN = [
-    Broken("invalid-json", "a notebook cut off in the middle", _write(f"{NOTEBOOK}.ipynb", b'{"cells": [{"cell_type": "co'), "invalid notebook"),
-    Broken("binary-garbage", "random bytes under the notebook's name",
-           _write(f"{NOTEBOOK}.ipynb", bytes(range(256)) * 64), "invalid notebook"),
+    Broken(
+        "invalid-json",
+        "a notebook cut off in the middle",
+        _write(f"{NOTEBOOK}.ipynb", b'{"cells": [{"cell_type": "co'),
+        "invalid notebook",
+    ),
+    Broken(
+        "binary-garbage",
+        "random bytes under the notebook's name",
+        _write(f"{NOTEBOOK}.ipynb", bytes(range(256)) * 64),
+        "invalid notebook",
+    ),
     Broken("nbformat-3", "a notebook saved by nbformat 3", _v3, "invalid notebook"),
     Broken("wrong-name", "the right notebook under another name", _renamed, "wrong file name"),
     Broken("empty-folder", "an empty submission folder", _empty_folder, "empty submission"),

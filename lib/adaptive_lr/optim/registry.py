@@ -10,7 +10,8 @@ arguments; the arithmetic stays in the rule's own module.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from . import _checks as check
 from .adafactor import adafactor_update, init_adafactor

@@ -46,7 +46,7 @@ def _check(rc: int, what: str) -> None:
 
 
 def _mount(source, target, fstype, flags, data=None) -> None:
-    enc = lambda s: None if s is None else s.encode()  # noqa: E731
+    enc = lambda s: None if s is None else s.encode()
     _check(_c().mount(enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
 
 
