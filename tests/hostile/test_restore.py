@@ -259,7 +259,13 @@ def test_metadata_that_is_not_a_dict_is_survived():
     sub.cells[j].metadata = ["x"]
     sub.cells[k].source = ["a list", " of lines"]
     sub.cells.append({"not": "a cell"})
-    out = restored(sub)
+    junk = nbformat.v4.new_code_cell("z = 3")
+    junk.outputs, junk.execution_count = "forged", "7"
+    junk["evil"] = {"x": 1}  # a field nbformat does not know: not carried over
+    sub.cells.append(junk)
+    sub.metadata = ["not", "a", "dict"]
+    out = restored(sub)  # and the result validates
+    assert out.nb.cells[-1] == nbformat.v4.new_code_cell("z = 3", id=out.nb.cells[-1].id)
     assert "nbgrader metadata of test cell 03d_visible was removed (restored)" in out.tampering
     assert "nbgrader metadata of test cell 02d_visible was removed (restored)" in out.tampering
     assert "test cell 01d_visible was edited (restored)" in out.tampering

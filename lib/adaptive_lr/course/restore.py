@@ -2,20 +2,22 @@
 
 nbgrader's own sanitizing (``OverwriteCells``) trusts the submission's
 structure: it restores the source, type, lock and points of a cell it finds
-by ``grade_id``, and nothing else. What it leaves open:
+by ``grade_id``, and nothing else. What that leaves open (each one tried on
+this course with nbgrader 0.9.6):
 
-* a test cell that was deleted stays deleted (``add_missing_cells`` is off by
-  default, and when on it inserts a commented-out copy next to the wrong cell);
-* a test cell whose ``grade`` flag was removed is no longer graded, and one
-  whose ``grade_id`` was renamed loses its id and is neither graded nor restored;
-* a ``solution`` flag added to a test cell, or a test cell moved after cells
-  that patch the grader, changes what runs when;
-* a test cell tagged ``skip-execution`` is not run at all (nbclient honours the
-  tag) and keeps whatever outputs the student saved: a test with no error output
-  scores full points;
-* ungraded cells that carry nbgrader metadata (a copied or invented graded
-  cell) make nbgrader fail the whole notebook (a ``grade`` cell without
-  ``grade_id``) or stop the batch (an old ``schema_version``).
+* a test cell tagged ``skip-execution`` is not run (nbclient honours the tag)
+  and keeps the outputs the student saved; a test cell without an error output
+  scores full points: the blank release with every test tagged scored 50/50;
+* a deleted test cell stays deleted (``add_missing_cells`` is off by default;
+  when on, it inserts a commented-out copy next to the previous graded cell);
+* a test cell whose ``grade`` flag was removed, or whose ``grade_id`` was
+  changed, and a student's cell with a ``grade`` flag but no ``grade_id``,
+  make nbgrader fail that student's notebook with a traceback (inconsistent
+  checksums; a graded cell without ``grade_id``): no grades at all;
+* a student's cell with an old nbgrader ``schema_version`` stops the whole
+  batch (``SchemaTooOldError``): the students after it are not graded;
+* a test cell moved (before the answer, or after the student's own cells)
+  changes what runs when.
 
 :class:`RestoreStructure` closes these: the release notebook's cell sequence
 is authoritative. Every release cell comes back in release order:
@@ -29,7 +31,8 @@ is authoritative. Every release cell comes back in release order:
 * release cells without nbgrader metadata are the student's to edit: their
   version is kept, in release order; one they deleted stays deleted;
 * cells the student added are kept, right after the release cell they followed
-  in the submission, as ordinary cells (any nbgrader metadata removed).
+  in the submission, as ordinary cells (any nbgrader metadata removed, only the
+  fields nbformat knows).
 
 What was found goes into the notebook's metadata, ``metadata["adaptive_lr"]``:
 ``"tampering"``, short findings about tests, points, read-only cells and
@@ -339,11 +342,11 @@ def restore_notebook(submitted, release) -> Restored:
     cells = []
 
     def student_cell(cell, cell_id=None, what="a cell the student added"):
-        new = copy.deepcopy(dict(cell))
-        if not isinstance(new.get("metadata"), dict):
-            new["metadata"] = {}
+        """The student's own cell, with only the fields nbformat knows and no nbgrader claims."""
+        md = cell.get("metadata")
+        new = {"cell_type": cell["cell_type"], "metadata": copy.deepcopy(dict(md)) if isinstance(md, dict) else {},
+               "source": _source(cell)}
         _strip_claims(new, release_by_gid, tampering, notes, what)
-        new["source"] = _source(cell)
         if cell_id is None:
             cell_id = _cell_id(cell)
             if not cell_id or not _CELL_ID.match(cell_id) or cell_id in used_ids:
@@ -351,8 +354,12 @@ def restore_notebook(submitted, release) -> Restored:
         new["id"] = cell_id
         used_ids.add(cell_id)
         if new["cell_type"] == "code":
-            new.setdefault("outputs", [])
-            new.setdefault("execution_count", None)
+            # Outputs are kept for the record; grading runs the cell again and replaces them.
+            outputs, count = cell.get("outputs"), cell.get("execution_count")
+            new["outputs"] = copy.deepcopy(outputs) if isinstance(outputs, list) else []
+            new["execution_count"] = count if isinstance(count, int) and not isinstance(count, bool) else None
+        elif isinstance(cell.get("attachments"), dict):
+            new["attachments"] = copy.deepcopy(cell["attachments"])
         return new
 
     for cell in after.get(-1, []):
@@ -390,7 +397,8 @@ def restore_notebook(submitted, release) -> Restored:
         notes.append(f"{added} cell{'s' if added > 1 else ''} added by the student (kept after the cell "
                      f"{'they' if added > 1 else 'it'} followed)")
 
-    metadata = copy.deepcopy(dict(submitted.get("metadata") or {}))
+    md = submitted.get("metadata")
+    metadata = copy.deepcopy(dict(md)) if isinstance(md, dict) else {}
     if METADATA_KEY in metadata:
         tampering.append(f"the notebook metadata already had an '{METADATA_KEY}' entry, which only the "
                          "grader writes (replaced)")
