@@ -2,20 +2,20 @@
 
 nbgrader's own sanitizing (``OverwriteCells``) trusts the submission's
 structure: it restores the source, type, lock and points of a cell it finds
-by ``grade_id``, and nothing else. What that leaves open (each one tried on
-this course with nbgrader 0.9.6):
+by ``grade_id``, and nothing else. What that leaves open (all but the last
+two were tried on this course with nbgrader 0.9.6):
 
 * a test cell tagged ``skip-execution`` is not run (nbclient honours the tag)
   and keeps the outputs the student saved; a test cell without an error output
   scores full points: the blank release with every test tagged scored 50/50;
-* a deleted test cell stays deleted (``add_missing_cells`` is off by default;
-  when on, it inserts a commented-out copy next to the previous graded cell);
 * a test cell whose ``grade`` flag was removed, or whose ``grade_id`` was
   changed, and a student's cell with a ``grade`` flag but no ``grade_id``,
   make nbgrader fail that student's notebook with a traceback (inconsistent
   checksums; a graded cell without ``grade_id``): no grades at all;
 * a student's cell with an old nbgrader ``schema_version`` stops the whole
   batch (``SchemaTooOldError``): the students after it are not graded;
+* a deleted test cell stays deleted (``add_missing_cells`` is off by default;
+  when on, it inserts a commented-out copy next to the previous graded cell);
 * a test cell moved (before the answer, or after the student's own cells)
   changes what runs when.
 
