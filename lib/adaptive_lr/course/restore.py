@@ -10,8 +10,8 @@ two were tried on this course with nbgrader 0.9.6):
   scores full points: the blank release with every test tagged scored 50/50;
 * a test cell whose ``grade`` flag was removed, or whose ``grade_id`` was
   changed, and a student's cell with a ``grade`` flag but no ``grade_id``,
-  make nbgrader fail that student's notebook with a traceback (inconsistent
-  checksums; a graded cell without ``grade_id``): no grades at all;
+  make nbgrader fail that student's notebook (inconsistent checksums; a graded
+  cell without ``grade_id``): a traceback in the log, no autograded notebook;
 * a student's cell with an old nbgrader ``schema_version`` stops the whole
   batch (``SchemaTooOldError``): the students after it are not graded;
 * a deleted test cell stays deleted (``add_missing_cells`` is off by default;
