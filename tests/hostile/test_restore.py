@@ -612,7 +612,7 @@ def _checksums(folder: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def tampered_batch(tmp_path_factory):
     """One nbgrader batch: the solution, the tampered solution and the tampered blank.
 
     The grading sandbox is off here (it has its own tests in test_batch.py): this is
@@ -640,8 +640,8 @@ def graded(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_tampering_earns_nothing_end_to_end(graded):
-    course, grades, before, after = graded
+def test_tampering_earns_nothing_end_to_end(tampered_batch):
+    course, grades, before, after = tampered_batch
     solution, tampered, blank = grades["solution"], grades["tampered-solution"], grades["tampered-blank"]
     assert solution.auto_score() == solution.auto_max() == 50
     # exactly the solution's score, cell by cell, out of the same points
