@@ -17,7 +17,7 @@ import pytest
 
 from adaptive_lr.course import batch
 from adaptive_lr.course import submissions as subs
-from adaptive_lr.course.hostile import BROKEN, EXERCISE, HOSTILE, submit_hostile
+from adaptive_lr.course.hostile import BROKEN, EXERCISE, HOSTILE, forging_submission, submit_hostile
 from adaptive_lr.course.pipeline import Course, repo_root
 from adaptive_lr.sandbox.users import _live_pids_of
 
@@ -44,6 +44,9 @@ def graded(tmp_path_factory):
         course.submit("solution", solved)
         course.submit("cheat-calls-oracle", subs.with_cheat(solved, subs.CHEATS[0]))
         course.submit("blank", subs.blank(subs.read(course.release_notebook)))
+        course.submit(
+            "cheat-forges-results", forging_submission(subs.read(course.release_notebook))
+        )
         expected = submit_hostile(course, solved, other_student="solution")
         guarded = {
             "source": course.source_notebook,
@@ -102,6 +105,13 @@ def test_calling_the_oracle_is_reported_as_tampering(graded):
     row = graded["first"]["cheat-calls-oracle"]
     assert row.status == "tampering detected" and "calls the reference implementation" in row.reason
     assert row.scores[3] < 5 and row.auto < 50
+
+
+def test_forged_test_results_are_caught_by_the_recheck(graded):
+    # A blank notebook that makes every test cell "pass" in its kernel.
+    row = graded["first"]["cheat-forges-results"]
+    assert row.auto == 0, f"forged results scored {row.auto}"
+    assert row.status == "tampering detected" and "re-run outside" in row.reason, row
 
 
 def test_blank_release_is_ok_with_zero_and_says_unanswered(graded):

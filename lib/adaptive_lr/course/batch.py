@@ -120,6 +120,11 @@ def _status_of(course: Course, student: str) -> tuple[str, str]:
     if truncated:
         notes.append(f"output of {len(truncated)} cell(s) truncated")
     tampering = (meta.get("tampering") or []) + _oracle_calls(nb)
+    forged = execution.get("recheck_failed")
+    if forged:
+        tampering.append(
+            f"hidden tests passed in the notebook but failed when re-run outside it ({', '.join(forged)}): 0 points there"
+        )
     errors, unanswered = _answer_errors(nb)
     if unanswered:
         notes.append(f"{unanswered} answer cell(s) not answered")

@@ -35,9 +35,12 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, List, Unicode
 
 from ..sandbox import KERNEL_NAME, Limits, ensure_user, reap, write_kernelspec
+from .verify import hidden_checks, recheck
 from ..sandbox.users import DEFAULT_USER, become_subreaper, is_root
 
 NOT_RUN = "NotRun"
+RECHECK_FAILED = "RecheckFailed"
+RECHECK_KERNEL = KERNEL_NAME + "-recheck"
 
 
 def course_secrets(config) -> list[str]:
@@ -88,6 +91,10 @@ class SandboxedExecute(Execute):
     notebook_timeout = Integer(
         900, help="wall-clock seconds for one whole notebook; then its kernel is killed"
     ).tag(config=True)
+    recheck = Bool(
+        True,
+        help="re-run every passed hidden test outside the student's kernel (adaptive_lr.course.verify)",
+    ).tag(config=True)
     max_output_chars = Integer(
         100_000, help="characters of output kept per cell; the rest is dropped with a notice"
     ).tag(config=True)
@@ -96,25 +103,37 @@ class SandboxedExecute(Execute):
 
     def _prepare_sandbox(self) -> None:
         if not self.sandbox:
+            self._recheck_kernel = self.kernel_name or "python3"
             return
         become_subreaper()
         if is_root():
             ensure_user(self.sandbox_user)
         if SandboxedExecute._kernelspec_dir is None:
             base = tempfile.mkdtemp(prefix="adaptive-lr-kernels-")
+            limits = Limits(
+                self.memory_bytes, self.cpu_seconds, self.max_processes, self.max_file_bytes
+            )
+            hide = course_secrets(self.config) + [p for p in self.hide_paths if p]
+            write_kernelspec(
+                os.path.join(base, "kernels"), limits, user=self.sandbox_user, hide=hide
+            )
+            # The re-check kernel cannot even see the reference implementation.
+            import adaptive_lr.optim
+
+            oracle = os.path.dirname(os.path.abspath(adaptive_lr.optim.__file__))
             write_kernelspec(
                 os.path.join(base, "kernels"),
-                Limits(
-                    self.memory_bytes, self.cpu_seconds, self.max_processes, self.max_file_bytes
-                ),
+                limits,
                 user=self.sandbox_user,
-                hide=course_secrets(self.config) + [p for p in self.hide_paths if p],
+                hide=[*hide, oracle],
+                name=RECHECK_KERNEL,
             )
             SandboxedExecute._kernelspec_dir = base
             os.environ["JUPYTER_PATH"] = base + (
                 os.pathsep + os.environ["JUPYTER_PATH"] if os.environ.get("JUPYTER_PATH") else ""
             )
         self.kernel_name = KERNEL_NAME
+        self._recheck_kernel = RECHECK_KERNEL
 
     # -- execution ------------------------------------------------------------------
     def preprocess(self, nb, resources=None, km=None):
@@ -161,6 +180,10 @@ class SandboxedExecute(Execute):
             watchdog.cancel()
             if self.sandbox and is_root():
                 reap(self.sandbox_user)
+        if self.recheck:
+            forged = self._recheck_passed_hidden_tests(nb)
+            if forged:
+                record["recheck_failed"] = forged
         if record["status"] == "ok" and self._timed_out:
             cells = ", ".join(self._timed_out)
             record = {
@@ -173,6 +196,72 @@ class SandboxedExecute(Execute):
             record["truncated_cells"] = sorted(self._truncated)
         nb.metadata.setdefault("adaptive_lr", {})["execution"] = record
         return nb, resources
+
+    def _recheck_passed_hidden_tests(self, nb) -> list[str]:
+        """Re-run, outside the kernel, the hidden tests that passed in it; fail those that do not pass there."""
+        passed = {
+            c.grade_id
+            for c in hidden_checks(nb)
+            if not any(
+                o.get("output_type") == "error" for o in nb.cells[c.cell_index].get("outputs", [])
+            )
+        }
+        if not passed:
+            return []
+        try:
+            verdicts = recheck(nb, self._recheck_kernel, float(self.timeout or 60))
+        finally:
+            if self.sandbox and is_root():
+                reap(self.sandbox_user)
+        forged = []
+        for index, cell in enumerate(nb.cells):
+            grade_id = _grade_id(cell)
+            verdict = verdicts.get(grade_id)
+            if grade_id in passed and verdict is not None and not verdict["passed"]:
+                message = (
+                    "this hidden test passed in the notebook but not when re-run outside it: "
+                    + verdict["message"]
+                )
+                cell.outputs.append(
+                    new_output(
+                        "error",
+                        ename=RECHECK_FAILED,
+                        evalue=message,
+                        traceback=[f"{RECHECK_FAILED}: {message}"],
+                    )
+                )
+                forged.append(grade_id)
+        if forged:
+            # The notebook reported passes it did not earn, so its other test cells
+            # cannot be trusted either: a visible test of an exercise whose functions
+            # fail the re-check fails too (an honest notebook never gets here).
+            failing = {gid[:2] for gid, v in verdicts.items() if not v["passed"]}
+            checked = {c.grade_id for c in hidden_checks(nb)}
+            for cell in nb.cells:
+                md = cell.get("metadata", {}).get("nbgrader", {})
+                grade_id = md.get("grade_id", "")
+                if (
+                    cell.cell_type == "code"
+                    and md.get("grade")
+                    and not md.get("solution")
+                    and grade_id not in checked
+                    and grade_id[:2] in failing
+                    and not any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+                ):
+                    message = (
+                        f"not trusted: this notebook reported hidden tests as passed that fail when "
+                        f"re-run outside it, and exercise {grade_id[:2]} fails that re-check"
+                    )
+                    cell.outputs.append(
+                        new_output(
+                            "error",
+                            ename=RECHECK_FAILED,
+                            evalue=message,
+                            traceback=[f"{RECHECK_FAILED}: {message}"],
+                        )
+                    )
+                    forged.append(grade_id)
+        return forged
 
     def on_cell_executed(self, **kwargs):
         reply = kwargs.get("execute_reply") or {}

@@ -209,3 +209,28 @@ def submit_hostile(course, solved_nb, other_student: str) -> dict:
         b.write(course.root / "submitted" / student / ASSIGNMENT, solved_nb)
         expected[student] = b.status
     return expected
+
+
+# Wraps every later cell in try/except, so that every test cell "passes" in the
+# kernel: the verdicts reported by the notebook are forged. The re-check outside
+# the kernel (adaptive_lr.course.verify) must give such a notebook what its
+# functions earn, here 0 from a blank release.
+FORGE_RESULTS = """
+_ip = get_ipython()
+_run_cell = _ip.run_cell
+def _swallow(raw_cell, *args, **kwargs):
+    body = "\\n".join("    " + line for line in raw_cell.splitlines()) or "    pass"
+    return _run_cell("try:\\n" + body + "\\nexcept BaseException:\\n    pass\\n", *args, **kwargs)
+_ip.run_cell = _swallow
+"""
+
+
+def forging_submission(blank_nb):
+    """The blank release with :data:`FORGE_RESULTS` in exercise 1's answer cell."""
+    nb = copy.deepcopy(blank_nb)
+    target = solution_cell_id(1)
+    for cell in nb.cells:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == target:
+            cell.source = FORGE_RESULTS + "\n" + cell.source
+            return nb
+    raise KeyError(f"no cell {target!r}")
