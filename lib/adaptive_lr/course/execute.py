@@ -69,6 +69,33 @@ def course_secrets(config) -> list[str]:
     return [p for p in paths if os.path.exists(p)]
 
 
+def claim_account(base: str) -> str:
+    """Claim a grading account no other grading process is using: ``base``, ``base-1``, ...
+
+    The reaper kills every process of its account after each notebook, so two
+    graders running at once (two courses, or the workers of a parallel batch)
+    must never share one. An exclusive ``flock`` held for this process's life
+    marks the account as taken; it is released when the process ends, even
+    if it crashes.
+    """
+    import fcntl
+
+    folder = os.path.join(tempfile.gettempdir(), "adaptive-lr-sandbox", "accounts")
+    os.makedirs(folder, exist_ok=True)
+    for i in range(64):
+        name = base if i == 0 else f"{base}-{i}"
+        fd = os.open(os.path.join(folder, f"{name}.lock"), os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        SandboxedExecute._account_lock = fd  # held until the process exits
+        ensure_user(name)
+        return name
+    raise RuntimeError(f"64 grading processes already hold the accounts {base}, {base}-1, ...")
+
+
 def _grade_id(cell) -> str:
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
 
@@ -100,14 +127,18 @@ class SandboxedExecute(Execute):
     ).tag(config=True)
 
     _kernelspec_dir = None
+    _account = None  # the grading account this process holds (see claim_account)
+    _account_lock = None
 
     def _prepare_sandbox(self) -> None:
         if not self.sandbox:
             self._recheck_kernel = self.kernel_name or "python3"
             return
         become_subreaper()
-        if is_root():
-            ensure_user(self.sandbox_user)
+        if is_root() and SandboxedExecute._account is None:
+            SandboxedExecute._account = claim_account(self.sandbox_user)
+        if SandboxedExecute._account is not None:
+            self.sandbox_user = SandboxedExecute._account
         if SandboxedExecute._kernelspec_dir is None:
             base = tempfile.mkdtemp(prefix="adaptive-lr-kernels-")
             limits = Limits(

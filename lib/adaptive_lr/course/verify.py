@@ -134,6 +134,10 @@ def __adaptive_lr_recheck__(payload, kind, name):
 )
 
 
+class RecheckUnavailable(RuntimeError):
+    """The re-check kernel could not start: a grading infrastructure failure."""
+
+
 class Stuck(RuntimeError):
     """The kernel died, or a cell would not stop even when interrupted."""
 
@@ -222,10 +226,14 @@ def recheck(nb, kernel_name: str, timeout: float) -> dict:
     for c in checks:
         by_cell.setdefault(c.cell_index, []).append(c)
     verdicts = {}
-    kernel = None
     try:
+        # Before any of the student's code runs, a failure is the grader's, not the
+        # student's: it is raised, and the notebook is reported as not graded.
         kernel = _Kernel(kernel_name, timeout)
         kernel.run(_RUNNER)
+    except Exception as err:
+        raise RecheckUnavailable(f"the re-check kernel did not start: {err}") from err
+    try:
         for index, cell in enumerate(nb.cells):
             md = cell.get("metadata", {}).get("nbgrader", {})
             if cell.cell_type != "code":
@@ -253,9 +261,8 @@ def recheck(nb, kernel_name: str, timeout: float) -> dict:
                 },
             )
     finally:
-        if kernel is not None:
-            try:
-                kernel.close()
-            except Exception:  # noqa: BLE001  (a dead kernel is already gone)
-                pass
+        try:
+            kernel.close()
+        except Exception:  # noqa: BLE001  (a dead kernel is already gone)
+            pass
     return verdicts
