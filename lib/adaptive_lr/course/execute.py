@@ -137,8 +137,9 @@ class SandboxedExecute(Execute):
         become_subreaper()
         if is_root() and SandboxedExecute._account is None:
             SandboxedExecute._account = claim_account(self.sandbox_user)
-        if SandboxedExecute._account is not None:
-            self.sandbox_user = SandboxedExecute._account
+        # Not written back to the sandbox_user trait: nbconvert re-runs the
+        # client's __init__ in preprocess(), which would reset it from the config.
+        self._user = SandboxedExecute._account or self.sandbox_user
         if SandboxedExecute._kernelspec_dir is None:
             base = tempfile.mkdtemp(prefix="adaptive-lr-kernels-")
             limits = Limits(
@@ -146,7 +147,7 @@ class SandboxedExecute(Execute):
             )
             hide = course_secrets(self.config) + [p for p in self.hide_paths if p]
             write_kernelspec(
-                os.path.join(base, "kernels"), limits, user=self.sandbox_user, hide=hide
+                os.path.join(base, "kernels"), limits, user=self._user, hide=hide
             )
             # The re-check kernel cannot even see the reference implementation.
             import adaptive_lr.optim
@@ -155,7 +156,7 @@ class SandboxedExecute(Execute):
             write_kernelspec(
                 os.path.join(base, "kernels"),
                 limits,
-                user=self.sandbox_user,
+                user=self._user,
                 hide=[*hide, oracle],
                 name=RECHECK_KERNEL,
             )
@@ -210,7 +211,7 @@ class SandboxedExecute(Execute):
         finally:
             watchdog.cancel()
             if self.sandbox and is_root():
-                reap(self.sandbox_user)
+                reap(self._user)
         if self.recheck:
             forged = self._recheck_passed_hidden_tests(nb)
             if forged:
@@ -243,7 +244,7 @@ class SandboxedExecute(Execute):
             verdicts = recheck(nb, self._recheck_kernel, float(self.timeout or 60))
         finally:
             if self.sandbox and is_root():
-                reap(self.sandbox_user)
+                reap(self._user)
         forged = []
         for index, cell in enumerate(nb.cells):
             grade_id = _grade_id(cell)
@@ -329,7 +330,7 @@ class SandboxedExecute(Execute):
         except (OSError, AttributeError):
             pass
         if self.sandbox and is_root():
-            reap(self.sandbox_user)
+            reap(self._user)
 
     # -- output ---------------------------------------------------------------------
     def output(self, outs, msg, display_id, cell_index):
