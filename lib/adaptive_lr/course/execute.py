@@ -96,6 +96,13 @@ def claim_account(base: str) -> str:
     raise RuntimeError(f"64 grading processes already hold the accounts {base}, {base}-1, ...")
 
 
+def _fail(cell, ename: str, message: str) -> None:
+    """Give ``cell`` an error output: nbgrader then scores a test cell 0."""
+    cell.outputs.append(
+        new_output("error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"])
+    )
+
+
 def _grade_id(cell) -> str:
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
 
@@ -146,9 +153,7 @@ class SandboxedExecute(Execute):
                 self.memory_bytes, self.cpu_seconds, self.max_processes, self.max_file_bytes
             )
             hide = course_secrets(self.config) + [p for p in self.hide_paths if p]
-            write_kernelspec(
-                os.path.join(base, "kernels"), limits, user=self._user, hide=hide
-            )
+            write_kernelspec(os.path.join(base, "kernels"), limits, user=self._user, hide=hide)
             # The re-check kernel cannot even see the reference implementation.
             import adaptive_lr.optim
 
@@ -254,14 +259,7 @@ class SandboxedExecute(Execute):
                     "this hidden test passed in the notebook but not when re-run outside it: "
                     + verdict["message"]
                 )
-                cell.outputs.append(
-                    new_output(
-                        "error",
-                        ename=RECHECK_FAILED,
-                        evalue=message,
-                        traceback=[f"{RECHECK_FAILED}: {message}"],
-                    )
-                )
+                _fail(cell, RECHECK_FAILED, message)
                 forged.append(grade_id)
         if forged:
             # The notebook reported passes it did not earn, so its other test cells
@@ -284,14 +282,7 @@ class SandboxedExecute(Execute):
                         f"not trusted: this notebook reported hidden tests as passed that fail when "
                         f"re-run outside it, and exercise {grade_id[:2]} fails that re-check"
                     )
-                    cell.outputs.append(
-                        new_output(
-                            "error",
-                            ename=RECHECK_FAILED,
-                            evalue=message,
-                            traceback=[f"{RECHECK_FAILED}: {message}"],
-                        )
-                    )
+                    _fail(cell, RECHECK_FAILED, message)
                     forged.append(grade_id)
         return forged
 
@@ -314,11 +305,7 @@ class SandboxedExecute(Execute):
                 o.get("output_type") == "error" for o in cell.get("outputs", [])
             ):
                 continue
-            cell.outputs.append(
-                new_output(
-                    "error", ename=NOT_RUN, evalue=reason, traceback=[f"{NOT_RUN}: {reason}"]
-                )
-            )
+            _fail(cell, NOT_RUN, reason)
 
     def _kill_runaway_kernel(self) -> None:
         self._watchdog_fired = True
