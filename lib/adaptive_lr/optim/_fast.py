@@ -76,6 +76,27 @@ def _flat(*arrays):
     return [a.reshape(-1) for a in arrays]
 
 
+def _moments_block(gb, m0b, v0b, mb, vb, s, beta1, beta2, bc2, eps) -> None:
+    """Adam's moments of one block into ``mb``, ``vb``, and :math:`\\sqrt{\\hat v} + \\epsilon` into ``s``.
+
+    The readable form's operations in its order (Adam and LAMB share them), so
+    the moments match it bit for bit.
+    """
+    # m = beta1 * m + (1 - beta1) * grad
+    np.multiply(m0b, beta1, out=mb)
+    np.multiply(gb, 1.0 - beta1, out=s)
+    np.add(mb, s, out=mb)
+    # v = beta2 * v + (1 - beta2) * (grad * grad)
+    np.multiply(gb, gb, out=vb)
+    np.multiply(vb, 1.0 - beta2, out=vb)
+    np.multiply(v0b, beta2, out=s)
+    np.add(s, vb, out=vb)
+    # s = sqrt(v_hat) + eps
+    np.divide(vb, bc2, out=s)
+    np.sqrt(s, out=s)
+    np.add(s, eps, out=s)
+
+
 def adam(theta, grad, m, v, t, lr, beta1, beta2, eps, weight_decay=0.0):
     r"""Adam (``weight_decay=0``) or AdamW: returns ``(theta, m, v)`` as :func:`~.adam.adamw_update`.
 
@@ -96,23 +117,11 @@ def adam(theta, grad, m, v, t, lr, beta1, beta2, eps, weight_decay=0.0):
     th0, g, m0, v0, th1, m1, v1 = _flat(theta, grad, m, v, theta_out, m_out, v_out)
     blocks = _block_slices(th0.size, th0.itemsize)
     scratch = np.empty(blocks[0].stop, dtype=theta.dtype)
-    mul, add, div = np.multiply, np.add, np.divide
+    mul, div = np.multiply, np.divide
     for b in blocks:
         s = scratch[: b.stop - b.start]
-        gb, mb, vb, tb = g[b], m1[b], v1[b], th1[b]
-        # m = beta1 * m + (1 - beta1) * grad
-        mul(m0[b], beta1, out=mb)
-        mul(gb, 1.0 - beta1, out=s)
-        add(mb, s, out=mb)
-        # v = beta2 * v + (1 - beta2) * (grad * grad)
-        mul(gb, gb, out=vb)
-        mul(vb, 1.0 - beta2, out=vb)
-        mul(v0[b], beta2, out=s)
-        add(s, vb, out=vb)
-        # s = sqrt(v_hat) + eps
-        div(vb, bc2, out=s)
-        np.sqrt(s, out=s)
-        add(s, eps, out=s)
+        mb, tb = m1[b], th1[b]
+        _moments_block(g[b], m0[b], v0[b], mb, v1[b], s, beta1, beta2, bc2, eps)
         # theta = theta * (1 - lr * weight_decay) - lr * m_hat / s
         div(mb, bc1, out=tb)
         mul(lr, tb, out=tb)
@@ -167,18 +176,9 @@ def lamb(w, grad, m, v, t, lr, beta1, beta2, eps, weight_decay):
     w_sq = u_sq = 0.0
     for b in blocks:
         s = scratch[: b.stop - b.start]
-        gb, mb, vb, ub, wb = g[b], m1[b], v1[b], u[b], w0[b]
-        mul(m0[b], beta1, out=mb)
-        mul(gb, 1.0 - beta1, out=s)
-        add(mb, s, out=mb)
-        mul(gb, gb, out=vb)
-        mul(vb, 1.0 - beta2, out=vb)
-        mul(v0[b], beta2, out=s)
-        add(s, vb, out=vb)
+        mb, ub, wb = m1[b], u[b], w0[b]
+        _moments_block(g[b], m0[b], v0[b], mb, v1[b], s, beta1, beta2, bc2, eps)
         # u = m_hat / (sqrt(v_hat) + eps) + weight_decay * w
-        div(vb, bc2, out=s)
-        np.sqrt(s, out=s)
-        add(s, eps, out=s)
         div(mb, bc1, out=ub)
         div(ub, s, out=ub)
         if weight_decay:
