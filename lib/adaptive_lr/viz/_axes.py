@@ -13,6 +13,21 @@ def get_ax(ax, figsize=(6.0, 4.5)):
     return ax
 
 
+def finish(ax, title, xlabel, ylabel, *, grid=True, **legend):
+    """Title, axis labels, a light major grid and the legend (``legend`` are its keyword arguments).
+
+    Every line plot of the course ends this way, so that :func:`figure_problems`
+    finds what a student needs to read the figure.
+    """
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if grid:
+        ax.grid(True, which="major", alpha=0.3)
+    ax.legend(**{"fontsize": "small", **legend})
+    return ax
+
+
 def series_of(value):
     """The loss series of a trajectory-like object, or the array itself."""
     import numpy as np

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._axes import get_ax, plain_log_ticks, series_of
+from ._axes import finish, get_ax, plain_log_ticks, series_of
 
 
 def plot_curves(
@@ -51,11 +51,7 @@ def plot_curves(
     if logy:
         ax.set_yscale("log")
         plain_log_ticks(ax.yaxis)
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(loc=legend_loc, fontsize="small")
+    finish(ax, title, xlabel, ylabel, loc=legend_loc)
     return ax
 
 

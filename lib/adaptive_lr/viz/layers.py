@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._axes import get_ax
+from ._axes import finish, get_ax
 from .matrix import _plain_log_ticks
 
 
@@ -84,12 +84,7 @@ def plot_layer_series(
     if logy:
         ax.set_yscale("log")
         _plain_log_ticks(ax.yaxis, values[:, list(cols)])
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize="small")
-    return ax
+    return finish(ax, title, xlabel, ylabel)
 
 
 def plot_trust_ratios(trust, layer_names=None, ax=None, *, title="Trust ratio per layer",

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._axes import get_ax
+from ._axes import finish, get_ax
 
 
 def _tick_text(v) -> str:
@@ -109,12 +109,7 @@ def plot_singular_values(
     if logy:
         ax.set_yscale("log")
         _plain_log_ticks(ax.yaxis, np.concatenate([np.ravel(v) for v in svals.values()]))
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize="small")
-    return ax
+    return finish(ax, title, xlabel, ylabel)
 
 
 def plot_singular_value_map(
@@ -157,12 +152,7 @@ def plot_singular_value_map(
     if logx:
         ax.set_xscale("log")
         _plain_log_ticks(ax.xaxis, x)
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize="small")
-    return ax
+    return finish(ax, title, xlabel, ylabel)
 
 
 def plot_state_memory(
@@ -213,12 +203,7 @@ def plot_state_memory(
     ax.set_yscale("log")
     _plain_log_ticks(ax.xaxis, x)
     _plain_log_ticks(ax.yaxis, np.concatenate([np.ravel(v) for v in counts.values()]))
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize="small")
-    return ax
+    return finish(ax, title, xlabel, ylabel)
 
 
 def plot_matrix(
