@@ -20,6 +20,8 @@ import numbers
 
 import numpy as np
 
+from ..optim._checks import step_index
+
 
 def check_seed(seed, name: str = "seed") -> int:
     """Return ``seed`` as an ``int``; raise unless it is an integer ``>= 0``."""
@@ -32,15 +34,8 @@ def check_seed(seed, name: str = "seed") -> int:
     return int(seed)
 
 
-def check_step(t) -> int:
-    """Return the 1-based step index ``t`` as an ``int``; raise unless it is an integer ``>= 1``."""
-    if isinstance(t, bool) or not isinstance(t, numbers.Integral):
-        raise TypeError(
-            f"t must be an integer (the 1-based step index), got {t!r} of type {type(t).__name__}"
-        )
-    if t < 1:
-        raise ValueError(f"t must be >= 1 (the first step is t=1), got {t}")
-    return int(t)
+# The step index means the same here as in every update rule: one check, one message.
+check_step = step_index
 
 
 def check_real(name: str, value) -> float:
