@@ -236,9 +236,10 @@ class SandboxedExecute(Execute):
 
     def _recheck_passed_hidden_tests(self, nb) -> list[str]:
         """Re-run, outside the kernel, the hidden tests that passed in it; fail those that do not pass there."""
+        checks = hidden_checks(nb)
         passed = {
             c.grade_id
-            for c in hidden_checks(nb)
+            for c in checks
             if not any(
                 o.get("output_type") == "error" for o in nb.cells[c.cell_index].get("outputs", [])
             )
@@ -246,7 +247,7 @@ class SandboxedExecute(Execute):
         if not passed:
             return []
         try:
-            verdicts = recheck(nb, self._recheck_kernel, float(self.timeout or 60))
+            verdicts = recheck(nb, self._recheck_kernel, float(self.timeout or 60), checks)
         finally:
             if self.sandbox and is_root():
                 reap(self._user)
@@ -266,7 +267,7 @@ class SandboxedExecute(Execute):
             # cannot be trusted either: a visible test of an exercise whose functions
             # fail the re-check fails too (an honest notebook never gets here).
             failing = {gid[:2] for gid, v in verdicts.items() if not v["passed"]}
-            checked = {c.grade_id for c in hidden_checks(nb)}
+            checked = {c.grade_id for c in checks}
             for cell in nb.cells:
                 md = cell.get("metadata", {}).get("nbgrader", {})
                 grade_id = md.get("grade_id", "")

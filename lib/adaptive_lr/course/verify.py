@@ -210,7 +210,7 @@ def _check(kernel: _Kernel, check: HiddenCheck) -> dict:
     return judge_number(results, check.expected, check.name, check.rtol, check.atol, check.hint)
 
 
-def recheck(nb, kernel_name: str, timeout: float) -> dict:
+def recheck(nb, kernel_name: str, timeout: float, checks=None) -> dict:
     """grade_id -> verdict (``{"passed": bool, "message": str}``) for every hidden test of ``nb``.
 
     The notebook's cells run in order in a fresh kernel, except its test
@@ -219,7 +219,7 @@ def recheck(nb, kernel_name: str, timeout: float) -> dict:
     not stop, nothing comes back) is a failed verdict with the reason; in
     the notebook those tests did not run either.
     """
-    checks = hidden_checks(nb)
+    checks = hidden_checks(nb) if checks is None else checks
     if not checks:
         return {}
     by_cell: dict = {}
