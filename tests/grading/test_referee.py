@@ -149,7 +149,7 @@ def test_a_float32_computation_passes(solution_namespace, name):
         r = guard.run(solution_namespace[name], [v for _, v in case["args"]], case["kwargs"])
         results.append({"status": r.status, "error": r.error, "oracle": r.oracle, "mutated": r.mutated,
                         "value": guard.describe(r.value)})
-    assert judge(name, NOTEBOOK_SEEDS[name], results)["passed"]
+    assert judge(name, NOTEBOOK_SEEDS[name], results).passed
 
 
 @pytest.mark.parametrize("seed", (None,) + SEEDS)

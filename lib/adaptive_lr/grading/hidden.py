@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 
-from . import guard, integrity, wire
+from . import callees, guard, integrity, wire
 from .api import FUNCTIONS
 
 _LIB = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -104,20 +104,15 @@ def _report(verdict: dict) -> None:
     raise AssertionError(verdict["message"])
 
 
-def hidden_test(name: str, func, *, seed: int) -> None:
-    """Compare the student's ``func`` with the reference on the hidden cases of ``seed``."""
-    __tracebackhide__ = True
-    integrity.verify()
-    fn = FUNCTIONS[name]
-    if not callable(func):
-        raise AssertionError(f"{name} is {type(func).__name__}, not a function; define def {fn.signature}:")
-    cases = request({"op": "cases", "name": name, "seed": int(seed)})["cases"]
+def _run_cases(func, cases, stand_in=None) -> list:
+    """The student's ``func`` on each case under the tripwires, as the referee reads it."""
     results = []
     for i, case in enumerate(cases):
         names = [n for n, _ in case["args"]]
         args = [v for _, v in case["args"]]
-        result = guard.run(func, args, case["kwargs"], names)
-        if result.status == "not_implemented" and i == 0:
+        with callees.standing_in(func, stand_in):
+            result = guard.run(func, args, case["kwargs"], names)
+        if result.status == "not_implemented" and i == 0 and stand_in is None:
             raise result.exception
         results.append(
             {
@@ -130,7 +125,36 @@ def hidden_test(name: str, func, *, seed: int) -> None:
         )
         if result.oracle:
             break
-    _report(request({"op": "judge", "name": name, "seed": int(seed), "results": results}))
+    return results
+
+
+def hidden_test(name: str, func, *, seed: int) -> None:
+    """Compare the student's ``func`` with the reference on the hidden cases of ``seed``.
+
+    A function that calls another graded function is judged on its own logic
+    (:mod:`.callees`): when the callee fails its own test, the caller is judged
+    again with the referee's values in the callee's place.
+    """
+    __tracebackhide__ = True
+    integrity.verify()
+    fn = FUNCTIONS[name]
+    if not callable(func):
+        raise AssertionError(f"{name} is {type(func).__name__}, not a function; define def {fn.signature}:")
+
+    def run(function_name, cases, stand_in):
+        target = func if function_name == name else _sibling(func, function_name)
+        if target is None:
+            return [{"status": "error", "error": f"NameError: {function_name} is not defined", "oracle": [],
+                     "mutated": [], "value": None} for _ in cases]
+        return _run_cases(target, cases, stand_in)
+
+    _report(callees.judge_function(name, int(seed), run, request))
+
+
+def _sibling(func, name):
+    """The student's function ``name``, as ``func`` would look it up (its module's globals)."""
+    target = getattr(func, "__globals__", {}).get(name)
+    return target if callable(target) else None
 
 
 def hidden_number(value, expected: float, *, name: str, rtol: float = 1e-3, atol: float = 0.0,
