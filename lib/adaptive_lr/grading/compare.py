@@ -112,7 +112,8 @@ def mismatch(got, expected, dtype: str, base=None, rtol=None):
         bad = ~((err <= allowed) | both_nan | same_inf)
     if not bad.any():
         return None
-    ratio = np.where(bad, np.nan_to_num(err / allowed, nan=np.inf, posinf=np.inf), 0.0)
+    with np.errstate(all="ignore"):
+        ratio = np.where(bad, np.nan_to_num(err / allowed, nan=np.inf, posinf=np.inf), 0.0)
     k = int(np.argmax(ratio))
     index = np.unravel_index(k, e.shape) if e.ndim else ()
     return index, float(err.ravel()[k]), float(allowed.ravel()[k])

@@ -101,6 +101,10 @@ class _Outputs:
                     return
             elif got.kind != "array":
                 self.problem = f"{out.name}: returned {got.what()}; expected a NumPy array"
+                if str(got.type).startswith("torch."):
+                    self.problem = (f"{out.name}: returned a torch tensor ({got.type}); the exercise works on "
+                                    "NumPy arrays: compute with NumPy and return a NumPy array of the "
+                                    "input's dtype (torch tensors are refused, not converted)")
                 return
             if got.array.dtype.kind == "c":
                 self.problem = f"{out.name}: returned complex numbers; expected real ones"
