@@ -311,3 +311,35 @@ def test_verdict_round_trip_and_types():
     assert Verdict.from_wire(v.to_wire()) == v
     with pytest.raises(KeyError):
         Verdict.from_wire({"message": "no verdict"})
+
+
+def test_a_systematic_small_factor_is_not_called_precision():
+    def ema_update(m, grad, beta):
+        return (beta * m + (1 - beta) * grad) * 1.002
+
+    v = verdict_of(ema_update, "ema_update")
+    assert not v.passed and v.precision == "" and "Precision" not in v.message
+    assert "1.002 times" in v.message
+
+
+def test_bfloat16_numbers_are_recognized_after_a_last_float64_multiplication():
+    def newton_schulz(G, steps=5, eps=1e-7):
+        tall = G.shape[0] > G.shape[1]
+        X = _bfloat16((G.T if tall else G) / max(np.linalg.norm(G), eps))
+        for _ in range(steps):
+            S = _bfloat16(X @ X.T)
+            X = _bfloat16(3.4445 * X + _bfloat16(-4.7750 * S + 2.0315 * _bfloat16(S @ S)) @ X)
+        return (X.T if tall else X).astype(G.dtype) * (1 + 1e-12)
+
+    v = verdict_of(newton_schulz, "newton_schulz")
+    assert not v.passed and v.precision == "bfloat16", v.message
+
+
+def test_float16_accuracy_without_float16_numbers_is_named():
+    def ema_update(m, grad, beta):
+        m16, g16 = m.astype(np.float16).astype(m.dtype), grad.astype(np.float16).astype(m.dtype)
+        return beta * m16 + (1 - beta) * g16  # 16-bit inputs, float64 arithmetic
+
+    v = verdict_of(ema_update, "ema_update")
+    assert not v.passed and v.precision == "float16", v.message
+    assert "as if computed in 16-bit floats" in v.message

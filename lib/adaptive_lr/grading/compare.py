@@ -137,17 +137,24 @@ def scale_factor(got, expected, base=None):
     return None
 
 
-def _bfloat16_exact(x: np.ndarray) -> np.ndarray:
-    """Entries of float64 ``x`` that are bfloat16 numbers (float32 with the low 16 mantissa bits zero)."""
+def _bfloat16(x: np.ndarray) -> np.ndarray:
+    """``x`` rounded to the nearest bfloat16 number (ties to even), as float64."""
     with np.errstate(all="ignore"):
-        x32 = x.astype(np.float32)
-        exact32 = x32.astype(np.float64) == x
-    return exact32 & ((x32.view(np.uint32) & np.uint32(0xFFFF)) == 0)
+        bits = x.astype(np.float32).view(np.uint32)
+        bits = (bits + np.uint32(0x7FFF) + ((bits >> np.uint32(16)) & np.uint32(1))) & np.uint32(0xFFFF0000)
+    return bits.view(np.float32).astype(np.float64)
 
 
-def _float16_exact(x: np.ndarray) -> np.ndarray:
+def _float16(x: np.ndarray) -> np.ndarray:
     with np.errstate(all="ignore"):
-        return x.astype(np.float16).astype(np.float64) == x
+        return x.astype(np.float16).astype(np.float64)
+
+
+def _is_format(x: np.ndarray, rounded) -> np.ndarray:
+    """Entries of ``x`` that are numbers of a 16-bit format (to 1e-9 relative: a cast back to
+    float64 through float32, or a last multiplication by a Python float, keeps them so)."""
+    with np.errstate(all="ignore"):
+        return np.abs(rounded(x) - x) <= 1e-9 * np.abs(x)
 
 
 def low_precision(got_values, expected_values) -> str:
@@ -160,7 +167,7 @@ def low_precision(got_values, expected_values) -> str:
     g, e = g[np.isfinite(g) & (g != 0)], e[np.isfinite(e) & (e != 0)]
     if g.size < 4 or e.size < 4:
         return ""
-    for name, exact in (("bfloat16", _bfloat16_exact), ("float16", _float16_exact)):
-        if exact(g).all() and exact(e).mean() < 0.5:
+    for name, rounded in (("bfloat16", _bfloat16), ("float16", _float16)):
+        if _is_format(g, rounded).all() and _is_format(e, rounded).mean() < 0.5:
             return name
     return ""
