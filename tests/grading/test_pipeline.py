@@ -199,6 +199,9 @@ def test_feedback_shows_results_never_hidden_code(graded, student):
     if student.startswith("mistake"):
         assert "Likely mistake: bias correction missing" in text
         assert "expected" in text and "got" in text
+    # every part (d) figure has the reference's drawing under it
+    assert text.count("computed with the reference implementation") == 10
+    assert raw.count("data:image/png;base64,") >= 10
 
 
 def test_gradebook_is_ignored_and_never_released(graded):
