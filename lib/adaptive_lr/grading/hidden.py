@@ -20,7 +20,7 @@ import sys
 import tempfile
 
 from . import callees, guard, integrity, wire
-from .api import FUNCTIONS
+from .api import CALLS, FUNCTIONS
 
 _LIB = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from adaptive_lr.grading.referee import main; main()"
@@ -104,15 +104,30 @@ def _report(verdict: dict) -> None:
     raise AssertionError(verdict["message"])
 
 
-def _run_cases(func, cases, stand_in=None) -> list:
-    """The student's ``func`` on each case under the tripwires, as the referee reads it."""
+def _raised_in(exc, name) -> bool:
+    """``exc`` was raised inside a function called ``name`` (the callee, not the caller)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == name:
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _run_cases(func, cases, stand_in=None, todo_raises=False, callee=None) -> list:
+    """The student's ``func`` on each case under the tripwires, as the referee reads it.
+
+    ``todo_raises``: an unanswered exercise (``NotImplementedError`` on the first case)
+    raises, so that the cell shows it; not when it comes from the unanswered ``callee``,
+    since the caller is then judged with a stand-in for it."""
     results = []
     for i, case in enumerate(cases):
         names = [n for n, _ in case["args"]]
         args = [v for _, v in case["args"]]
         with callees.standing_in(func, stand_in):
             result = guard.run(func, args, case["kwargs"], names)
-        if result.status == "not_implemented" and i == 0 and stand_in is None:
+        if (result.status == "not_implemented" and i == 0 and todo_raises
+                and not (callee and _raised_in(result.exception, callee))):
             raise result.exception
         results.append(
             {
@@ -146,7 +161,8 @@ def hidden_test(name: str, func, *, seed: int) -> None:
         if target is None:
             return [{"status": "error", "error": f"NameError: {function_name} is not defined", "oracle": [],
                      "mutated": [], "value": None} for _ in cases]
-        return _run_cases(target, cases, stand_in)
+        own = function_name == name and stand_in is None
+        return _run_cases(target, cases, stand_in, todo_raises=own, callee=CALLS.get(name))
 
     _report(callees.judge_function(name, int(seed), run, request))
 
