@@ -360,3 +360,9 @@ def test_an_unanswered_callee_does_not_cost_the_caller(capsys):
 
     with pytest.raises(NotImplementedError):  # an unanswered caller still says so
         hidden_test("muon_update", muon_update, seed=SEED)
+
+
+def test_a_full_explanation_makes_partial_ones_moot():
+    name, student = STUDENTS["05-adamw_update-hf-transformers"]
+    v = verdict_of(student, name)
+    assert v.mistakes == ("05-adamw_update-hf-transformers",), v.mistakes

@@ -414,7 +414,9 @@ def judge(name: str, seed: int, results: list, substituted: dict | None = None) 
     note = _callee_note(name)
     if note:
         msg += ["", note]
-    confident = tuple(f.mistake.key for f in findings if f.confident or f.partial)
+    # A finding that explains every case makes the partial ones moot (they explain a part of it).
+    confident = tuple(f.mistake.key for f in findings if f.confident) or tuple(
+        f.mistake.key for f in findings if f.partial)
     guesses = tuple(f.mistake.key for f in findings if f.guess)
     return Verdict(False, "\n".join(msg), mistakes=confident, guesses=guesses, precision=precision,
                    substituted=callee, failed_cases=len(failures), cases=n)
