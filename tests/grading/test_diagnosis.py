@@ -311,6 +311,11 @@ def test_verdict_round_trip_and_types():
     assert Verdict.from_wire(v.to_wire()) == v
     with pytest.raises(KeyError):
         Verdict.from_wire({"message": "no verdict"})
+    from adaptive_lr.grading.verdict import from_metadata, to_metadata
+
+    back = from_metadata({"adaptive_lr": {"verdicts": to_metadata({"05d": v})}})
+    assert back["05d"].mistakes == v.mistakes and back["05d"].message == ""
+    assert from_metadata({}) == {} and from_metadata({"adaptive_lr": {}}) == {}
 
 
 def test_a_systematic_small_factor_is_not_called_precision():

@@ -35,6 +35,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, List, Unicode
 
 from ..sandbox import KERNEL_NAME, Limits, ensure_user, reap, write_kernelspec
+from ..grading.verdict import to_metadata
 from .verify import hidden_checks, recheck
 from ..sandbox.users import DEFAULT_USER, become_subreaper, is_root
 
@@ -260,11 +261,7 @@ class SandboxedExecute(Execute):
             if self.sandbox and is_root():
                 reap(self._user)
         # The grader-side verdicts, typed: the report reads the diagnosed mistakes from here.
-        nb.metadata.setdefault("adaptive_lr", {})["verdicts"] = {
-            gid: {"passed": v.passed, "mistakes": list(v.mistakes), "guesses": list(v.guesses),
-                  "precision": v.precision, "substituted": v.substituted}
-            for gid, v in verdicts.items()
-        }
+        nb.metadata.setdefault("adaptive_lr", {})["verdicts"] = to_metadata(verdicts)
         forged = []
         for index, cell in enumerate(nb.cells):
             grade_id = _grade_id(cell)

@@ -55,3 +55,17 @@ class Verdict:
             failed_cases=int(tree.get("failed_cases", 0)),
             cases=int(tree.get("cases", 0)),
         )
+
+
+def to_metadata(verdicts: dict) -> dict:
+    """grade_id -> Verdict as the JSON stored in ``nb.metadata["adaptive_lr"]["verdicts"]``
+    (the message stays in the cell's output)."""
+    return {gid: {k: v for k, v in verdict.to_wire().items() if k != "message"}
+            for gid, verdict in verdicts.items()}
+
+
+def from_metadata(metadata: dict) -> dict:
+    """grade_id -> Verdict (message empty) from an autograded notebook's metadata; ``{}`` when the
+    notebook has none (no hidden test was judged outside the kernel)."""
+    stored = (metadata or {}).get("adaptive_lr", {}).get("verdicts", {}) or {}
+    return {gid: Verdict.from_wire({"message": "", **tree}) for gid, tree in stored.items()}
