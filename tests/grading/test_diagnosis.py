@@ -371,3 +371,17 @@ def test_a_full_explanation_makes_partial_ones_moot():
     name, student = STUDENTS["05-adamw_update-hf-transformers"]
     v = verdict_of(student, name)
     assert v.mistakes == ("05-adamw_update-hf-transformers",), v.mistakes
+
+
+def test_visible_check_shows_digits_and_names_16_bit_results():
+    from adaptive_lr.grading import check
+
+    with pytest.raises(AssertionError) as err:
+        check.close(np.array([0.1234567]), [0.1234561], "x", hint="h")
+    assert "0.1234567" in str(err.value) and "0.1234561" in str(err.value)
+    expected = np.array([0.70710678, 0.31622777, -0.12345678])
+    with pytest.raises(AssertionError) as err:
+        check.close(_bfloat16(expected).astype(np.float64), expected, "X", hint="normalize by the norm first")
+    assert "bfloat16" in str(err.value) and "normalize" not in str(err.value)
+    with pytest.raises(AssertionError, match="normalize"):  # an ordinary wrong answer keeps its hint
+        check.close(expected * 1.5, expected, "X", hint="normalize by the norm first")

@@ -236,7 +236,7 @@ def test_numeric_answers():
 
 
 def test_visible_checks_messages():
-    with pytest.raises(AssertionError, match=r"expected \[1, 2\], got \[1, 3\]\. hint"):
+    with pytest.raises(AssertionError, match=r"expected \[1, 2\], got \[1, 3\] \(entry 1: relative difference 0.5\)\. hint"):
         check.close(np.array([1.0, 3.0]), [1.0, 2.0], "x", hint="hint")
     check.close(np.array([1.0, 2.0 + 1e-9]), [1.0, 2.0], "x")
     with pytest.raises(AssertionError, match="float32 inputs must give float32"):
