@@ -236,6 +236,14 @@ def lamb_ratio_before_decay(w, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, e
     return w - lr * ratio * (r + weight_decay * w), m, v
 
 
+def lamb_apex(w, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-6, weight_decay=0.0):
+    norm = np.sqrt(np.sum(grad * grad))
+    g = grad * (1.0 / norm) if norm > 1.0 else grad  # global clipping at max_grad_norm = 1
+    r, m, v = _lamb_dir(w, g, m, v, t, beta1, beta2, eps)
+    u = r + weight_decay * w
+    return w - lr * _ratio(w, u) * u, m, v
+
+
 # --- Shampoo ---------------------------------------------------------------------
 
 def mir_rows(A_, p):
@@ -337,6 +345,7 @@ STUDENTS = {
     "08-lamb_update-clamped-at-one": ("lamb_update", lamb_clip),
     "08-lamb_update-ratio-only-with-decay": ("lamb_update", lamb_timm_default),
     "08-lamb_update-ratio-without-decay": ("lamb_update", lamb_ratio_before_decay),
+    "08-lamb_update-grad-norm-clipped": ("lamb_update", lamb_apex),
     "09-matrix_inverse_root-transposed-eigenvectors": ("matrix_inverse_root", mir_rows),
     "09-matrix_inverse_root-exponent-minus-p": ("matrix_inverse_root", mir_minus_p),
     "09-shampoo_update-square-root": ("shampoo_update", shampoo_half),

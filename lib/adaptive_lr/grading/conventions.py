@@ -314,6 +314,20 @@ def lamb_update(w, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-6, wei
     return w - lr * ratio * (r + weight_decay * w), m, v
 
 
+@_convention(8, "grad-norm-clipped",
+             "the gradient is first clipped to norm 1, grad/max(1, ||grad||), before the moments; the "
+             "exercise's LAMB (optax.lamb) uses the gradient as it is",
+             "apex's FusedLAMB and timm's Lamb (max_grad_norm=1.0)")
+def lamb_update(w, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-6, weight_decay=0.0):  # noqa: F811
+    grad = grad / max(1.0, float(np.linalg.norm(grad)))
+    m = beta1 * m + (1 - beta1) * grad
+    v = beta2 * v + (1 - beta2) * grad**2
+    u = (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps) + weight_decay * w
+    w_norm, u_norm = np.linalg.norm(w), np.linalg.norm(u)
+    ratio = w_norm / u_norm if w_norm > 0 and u_norm > 0 else 1.0
+    return w - lr * ratio * u, m, v
+
+
 # --- 9. Shampoo ---------------------------------------------------------------------
 
 
