@@ -292,7 +292,7 @@ def _precision_line(kind: str, exact: bool) -> str:
             "Newton-Schulz is not what this exercise asks.")
 
 
-def _finding_line(f, cases) -> str:
+def _finding_line(f) -> str:
     m = f.mistake
     origin = f" (as in {m.origin})" if m.origin else ""
     if f.confident:
@@ -397,7 +397,7 @@ def judge(name: str, seed: int, results: list, substituted: dict | None = None) 
         msg.append(_precision_line(precision, exact))
     shown = [f for f in findings if f.confident][:2] or findings[:1]
     for f in shown:
-        msg.append(_finding_line(f, cases))
+        msg.append(_finding_line(f))
     if precision or shown:
         msg.append("")
     msg.append(f"Case {first.index + 1}: {first.case['label']}")
