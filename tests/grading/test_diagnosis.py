@@ -383,3 +383,15 @@ def test_visible_check_shows_digits_and_names_16_bit_results():
     assert "bfloat16" in str(err.value) and "normalize" not in str(err.value)
     with pytest.raises(AssertionError, match="normalize"):  # an ordinary wrong answer keeps its hint
         check.close(expected * 1.5, expected, "X", hint="normalize by the norm first")
+
+
+def test_a_catalogue_entry_that_fails_to_build_does_not_break_the_verdict(monkeypatch):
+    from adaptive_lr.grading import diagnosis
+
+    def broken(mistake, module):
+        raise SyntaxError("source changed on disk")
+
+    monkeypatch.setattr(diagnosis, "runnable", broken)
+    name, student = STUDENTS["03-adam_update-eps-scaled"]
+    v = verdict_of(student, name)
+    assert not v.passed and v.mistakes == () and "Case " in v.message
