@@ -19,38 +19,18 @@ import numpy as np
 
 from .diagnostics import summary_table
 from .objectives import Quadratic
-from .optim import MATRIX_ONLY, OPTIMIZERS, make_optimizer
+from .optim import MATRIX_ONLY, OPTIMIZERS, SPECS, make_optimizer
 from .run import run
 
-# Hand-tuned so that each rule makes visible progress in STEPS steps on the
-# quadratic below; the point of the tour is the shape of each path, not a race.
-LEARNING_RATES = {
-    "sgd": 0.15,
-    "momentum": 0.05,
-    "nesterov": 0.05,
-    "rmsprop": 0.05,
-    "adagrad": 1.0,
-    "adam": 0.3,
-    "amsgrad": 0.3,
-    "adam_l2": 0.3,
-    "adamw": 0.3,
-    "lars": 20.0,
-    "lamb": 0.05,
-    "adafactor": 0.3,
-    "shampoo": 0.5,
-    "soap": 0.3,
-    "muon": 0.2,
-}
+# From each rule's spec: a learning rate at which it makes visible progress in
+# STEPS steps on the quadratic below (the point of the tour is the shape of each
+# path, not a race), and one contour panel per family, to keep panels readable.
+LEARNING_RATES = {name: spec.tour_lr for name, spec in SPECS.items()}
 STEPS = 150
-
-# One contour panel per family keeps each panel readable.
-FAMILIES = {
-    "SGD and momentum": ("sgd", "momentum", "nesterov"),
-    "Per-coordinate: AdaGrad, RMSProp": ("adagrad", "rmsprop"),
-    "Adam family": ("adam", "amsgrad", "adam_l2", "adamw"),
-    "Layer-wise: LARS, LAMB": ("lars", "lamb"),
-    "Matrix rules (1 x 2 matrix)": ("adafactor", "shampoo", "soap", "muon"),
-}
+FAMILIES: dict = {}
+for _name, _spec in SPECS.items():
+    FAMILIES.setdefault(_spec.family, []).append(_name)
+FAMILIES = {family: tuple(names) for family, names in FAMILIES.items()}
 
 
 class _AsRowMatrix:
