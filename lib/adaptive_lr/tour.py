@@ -83,9 +83,14 @@ def save_figure(objective, trajectories, path: Path) -> Path:
 
     from .viz import plot_loss_curves, plot_paths
 
-    colors = dict(zip(OPTIMIZERS, plt.get_cmap("tab20").colors))
+    palette = [*plt.get_cmap("tab20").colors, *plt.get_cmap("tab20b").colors]
+    colors = dict(zip(OPTIMIZERS, palette))
     paths = _paths(trajectories)
-    fig, axes = plt.subplots(2, 3, figsize=(16, 10), dpi=100)
+    cols = 4
+    rows = -(-(len(FAMILIES) + 1) // cols)  # one panel per family, and the loss curves
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 5 * rows), dpi=100)
+    for ax in axes.flat[len(FAMILIES) : -1]:
+        ax.set_visible(False)
     for ax, (family, names) in zip(axes.flat, FAMILIES.items()):
         ax.set_prop_cycle(color=[colors[n] for n in names])
         plot_paths(objective, {n: paths[n] for n in names}, ax=ax, title=family)

@@ -56,5 +56,5 @@ def adadelta_update(theta, grad, square_avg, acc_delta, lr=1.0, rho=0.9, eps=1e-
 
 
 SPECS = (
-    RuleSpec("adadelta", adadelta_update, init_adadelta, AdadeltaState, PER_COORDINATE, tour_lr=50.0),
+    RuleSpec("adadelta", adadelta_update, init_adadelta, AdadeltaState, PER_COORDINATE, tour_lr=30.0),
 )
