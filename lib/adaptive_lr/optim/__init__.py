@@ -22,6 +22,7 @@ Where each rule lives:
 ``nadam``          NAdam (Nesterov momentum in Adam)
 ``adamax``         AdaMax (the infinity-norm Adam)
 ``adam8bit``       Adam with 8-bit block-wise quantized moments
+``lion``           Lion (sign of an interpolated momentum)
 ``registry``       one ``init``/``step`` convention for all of them
 =================  =====================================================
 
@@ -54,6 +55,7 @@ from .adam8bit import (
 from .adamax import AdamaxState, adamax_update, init_adamax
 from .ema import ema_update, ema_weights
 from .layerwise import init_lamb, init_lars, lamb_update, lars_update, trust_ratio
+from .lion import LionState, init_lion, lion_update
 from .muon import NS_COEFFICIENTS, init_muon, muon_update, newton_schulz
 from .nadam import NAdamState, init_nadam, nadam_update
 from .radam import radam_update
@@ -93,6 +95,7 @@ __all__ = [
     "AdamaxState",
     "AmsgradState",
     "EXERCISE_FUNCTIONS",
+    "LionState",
     "NAdamState",
     "MATRIX_ONLY",
     "NS_COEFFICIENTS",
@@ -129,6 +132,7 @@ __all__ = [
     "init_lars",
     "init_layers",
     "init_momentum",
+    "init_lion",
     "init_muon",
     "init_nadam",
     "init_rmsprop",
@@ -137,6 +141,7 @@ __all__ = [
     "lamb_update",
     "lars_update",
     "learning_rate",
+    "lion_update",
     "make_optimizer",
     "matrix_inverse_root",
     "momentum_update",

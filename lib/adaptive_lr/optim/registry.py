@@ -23,6 +23,7 @@ from . import (
     adam8bit,
     adamax,
     layerwise,
+    lion,
     muon,
     nadam,
     radam,
@@ -37,6 +38,7 @@ _RULE_MODULES = (
     sgd, adagrad, adadelta,
     adam, radam, nadam, adamax, adam8bit,
     layerwise, adafactor, shampoo, soap, muon,
+    lion,
 )
 
 SPECS: dict[str, RuleSpec] = {spec.name: spec for mod in _RULE_MODULES for spec in mod.SPECS}
