@@ -32,7 +32,17 @@ from .spec import ADAM_VARIANTS, RuleSpec
 
 @lru_cache(maxsize=2)
 def dynamic_map(signed: bool) -> tuple:
-    """The sorted values of the 8-bit dynamic quantization map, in ``[-1, 1]`` or ``[0, 1]``.
+    r"""The sorted values of the 8-bit dynamic quantization map, in ``[-1, 1]`` or ``[0, 1]``.
+
+    .. math::
+
+        q_{z,k} = 10^{-z} \left(0.1 + 0.9\, \frac{k+1}{2^{\,b-1-z}}\right),
+        \qquad z = 0, \dots, b-1, \quad k = 0, \dots, 2^{\,b-1-z} - 1
+
+    with :math:`b = 7` bits after the sign (signed map: these, their negatives
+    and 0; 255 values) or :math:`b = 8` (unsigned map: these and 0; 256 values).
+    :math:`z` is the number of leading zero bits of a code, the decimal
+    exponent; the :math:`b-1-z` bits after the indicator bit are a linear fraction.
 
     Reference: Dettmers, Lewis, Shleifer and Zettlemoyer, "8-bit Optimizers via
     Block-wise Quantization", ICLR 2022, Section 2 and Appendix (dynamic tree quantization).
