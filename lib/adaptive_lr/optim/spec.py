@@ -20,11 +20,18 @@ it took ``state``; or the parameter alone, when the state has no fields).
 from __future__ import annotations
 
 import inspect
+from functools import lru_cache
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
 _EMPTY: Mapping = MappingProxyType({})
+
+
+@lru_cache(maxsize=None)
+def _parameters(update: Callable) -> Mapping[str, inspect.Parameter]:
+    # Read once per function: a training loop asks at every step.
+    return inspect.signature(update).parameters
 
 # Families of rules (the tour draws one panel per family, in this order of first use).
 SGD_FAMILY = "SGD and momentum"
@@ -60,7 +67,7 @@ class RuleSpec(NamedTuple):
     # -- derived facts -----------------------------------------------------------------
     @property
     def parameters(self) -> Mapping[str, inspect.Parameter]:
-        return inspect.signature(self.update).parameters
+        return _parameters(self.update)
 
     @property
     def array_arguments(self) -> tuple:
