@@ -27,6 +27,12 @@ def corpus():
     return load_corpus()
 
 
+@pytest.fixture(scope="module")
+def reference(corpus):
+    """One short AdamW run through the library, shared by the tests that compare against it."""
+    return train(METHODS["adamw"], corpus, TINY)
+
+
 def test_corpus_and_batches(corpus):
     assert corpus.vocab_size == 60 and corpus.decode(corpus.train[:4]) == "I\n\nF"
     assert len(corpus.val) == pytest.approx(0.1 * (len(corpus.train) + len(corpus.val)), abs=1)
@@ -48,7 +54,7 @@ def test_model_size_and_initial_loss(corpus):
         M.Config(60, d_model=10, n_heads=4).check()
 
 
-def test_every_tensor_of_every_step_goes_through_the_library_rule(corpus):
+def test_every_tensor_of_every_step_goes_through_the_library_rule(corpus, reference):
     calls = []
 
     def recording(*args, **kwargs):
@@ -58,7 +64,6 @@ def test_every_tensor_of_every_step_goes_through_the_library_rule(corpus):
     result = train(METHODS["adamw"], corpus, TINY, update_functions={"adamw": recording})
     n_tensors = len(result.tensor_names)
     assert len(calls) == TINY.steps * n_tensors and calls[-1] == TINY.steps
-    reference = train(METHODS["adamw"], corpus, TINY)
     np.testing.assert_array_equal(result.loss, reference.loss)
     assert reference.loss[-1] < reference.loss[0] - 0.2
     for q, v in reference.dashboard.items():
@@ -102,18 +107,17 @@ def notebooks():
     return src, rel
 
 
-def test_a_students_adamw_trains_the_model_like_the_reference(corpus, notebooks, tmp_path):
+def test_a_students_adamw_trains_the_model_like_the_reference(corpus, reference, notebooks, tmp_path):
     path = tmp_path / "exercises.ipynb"
     nbformat.write(solution(*notebooks), path)
     before = path.read_bytes()
     fn = numpy_bridge(load_function(path, "adamw_update"))
     mine = train(METHODS["adamw"], corpus, TINY, update_functions={"adamw": fn})
-    reference = train(METHODS["adamw"], corpus, TINY)
     np.testing.assert_allclose(mine.loss, reference.loss, rtol=1e-5)
     assert path.read_bytes() == before, "the student's notebook must not change"
 
 
-def test_a_wrong_or_missing_answer_is_reported(corpus, notebooks, tmp_path):
+def test_a_wrong_or_missing_answer_is_reported(corpus, reference, notebooks, tmp_path):
     path = tmp_path / "exercises.ipynb"
     nbformat.write(notebooks[1], path)
     with pytest.raises(NotAnswered, match="not implemented yet"):
@@ -129,5 +133,4 @@ def test_a_wrong_or_missing_answer_is_reported(corpus, notebooks, tmp_path):
     nbformat.write(with_function(solution(*notebooks), "adamw_update", wrong), path)
     fn = numpy_bridge(load_function(path, "adamw_update"))
     mine = train(METHODS["adamw"], corpus, TINY, update_functions={"adamw": fn})
-    reference = train(METHODS["adamw"], corpus, TINY)
     assert np.max(np.abs(mine.loss - reference.loss)) > 1e-3, "a wrong rule must train differently"

@@ -1,13 +1,16 @@
 """Take a student's update function from their exercise notebook, to train the lab's model with it.
 
-The student's cells are run in a fresh namespace (with ``np`` and ``math``
-imported, as the exercise notebook does): every nbgrader solution cell, in
-order, so that a function may call another one the student wrote. Nothing is
-written back to the notebook.
+Only the definitions of the student's answer cells are run, in a fresh
+namespace (with ``np`` and ``math`` imported, as the exercise notebook does):
+the top-level ``def``, ``class`` and ``import`` statements of every nbgrader
+solution cell, in order, so that a function may call another one the student
+wrote, and no figure or print of theirs runs here. Nothing is written back to
+the notebook.
 """
 
 from __future__ import annotations
 
+import ast
 import math
 from pathlib import Path
 
@@ -18,11 +21,25 @@ class NotAnswered(LookupError):
     """The notebook has no usable answer for the function (missing, not implemented, or failing)."""
 
 
+_DEFINITIONS = (ast.FunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
+
+
+def _definitions(source: str):
+    """The top-level definitions of a cell, as a module to compile (``None`` if it does not parse)."""
+    lines = [ln for ln in source.splitlines() if not ln.lstrip().startswith(("%", "!"))]
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError:
+        return None
+    tree.body = [node for node in tree.body if isinstance(node, _DEFINITIONS)]
+    return tree
+
+
 def _solution_cells(nb) -> list[str]:
     cells = []
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.cell_type == "code" and (meta.get("solution") or "def " in cell.source):
+        if cell.cell_type == "code" and meta.get("solution"):
             cells.append(cell.source)
     return cells
 
@@ -41,10 +58,12 @@ def load_function(notebook, name: str = "adamw_update"):
     nb = nbformat.read(path, as_version=4)
     namespace = {"np": np, "numpy": np, "math": math, "__name__": "student_notebook"}
     for source in _solution_cells(nb):
-        lines = [ln for ln in source.splitlines() if not ln.lstrip().startswith(("%", "!"))]
+        tree = _definitions(source)
+        if tree is None:
+            continue
         try:
-            exec(compile("\n".join(lines), str(path), "exec"), namespace)  # noqa: S102
-        except Exception:  # a cell that fails on its own is not the function we want
+            exec(compile(tree, str(path), "exec"), namespace)  # noqa: S102
+        except Exception:  # a definition that fails on its own is not the function we want
             continue
     fn = namespace.get(name)
     if not callable(fn):

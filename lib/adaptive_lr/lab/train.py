@@ -233,7 +233,7 @@ def load_results(path: Path) -> tuple[dict, dict]:
 COMPARISON = RunConfig(steps=300, batch_size=16, warmup=30, log_every=10, eval_every=50)
 # beta2 experiment: a high peak learning rate and a short warm-up, where the slow second
 # moment of beta2 = 0.999 lets updates blow up when a gradient suddenly grows.
-BETA2 = RunConfig(steps=300, batch_size=16, warmup=10, log_every=10, eval_every=100)
+BETA2 = RunConfig(steps=300, batch_size=16, warmup=10, log_every=2, eval_every=100)
 BETA2_LR = 1e-2
 BETA2_SEEDS = (0, 1)
 
