@@ -43,12 +43,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 from adaptive_lr.optim import (
+    SPECS,
     _fast,
     adafactor_update,
     adagrad_update,
     adam_update,
     adamw_update,
     lamb_update,
+    make_optimizer,
 )
 
 DTYPE = np.float32
@@ -59,6 +61,8 @@ ADAMW = {**ADAM, "weight_decay": 1e-2}
 ADAGRAD = {"lr": 1e-2, "eps": 1e-10}
 ADAFACTOR = {"lr": 1e-2, "beta2_decay": -0.8, "eps1": 1e-30, "eps2": 1e-3, "d": 1.0}
 LAMB = {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-6, "weight_decay": 1e-2}
+ADADELTA = {"lr": 1.0, "rho": 0.9, "eps": 1e-6}
+LION = {"lr": 1e-4, "beta1": 0.9, "beta2": 0.99, "weight_decay": 1e-2}
 
 
 # ---------------------------------------------------------------- torch side
@@ -146,6 +150,54 @@ def _torch_lamb(lr, beta1, beta2, eps, weight_decay):
     return make
 
 
+def _torch_lion(lr, beta1, beta2, weight_decay):
+    """Lion in torch, in place (torch.optim has no Lion): per tensor, or with ``_foreach`` ops."""
+
+    def make(param, grad, mode):
+        torch = _torch()
+        if mode == "fused":
+            return None, None
+        params, grads, ms = [param], [grad], [torch.zeros_like(param)]
+
+        @torch.no_grad()
+        def step():
+            if mode == "foreach":
+                c = torch._foreach_mul(ms, beta1)
+                torch._foreach_add_(c, grads, alpha=1.0 - beta1)
+                torch._foreach_sign_(c)
+                if weight_decay:
+                    torch._foreach_add_(c, params, alpha=weight_decay)
+                torch._foreach_add_(params, c, alpha=-lr)
+                torch._foreach_lerp_(ms, grads, 1.0 - beta2)
+            else:
+                for p, g, m in zip(params, grads, ms):
+                    c = (m * beta1).add_(g, alpha=1.0 - beta1).sign_()
+                    if weight_decay:
+                        c.add_(p, alpha=weight_decay)
+                    p.add_(c, alpha=-lr)
+                    m.lerp_(g, 1.0 - beta2)
+
+        return step, param
+
+    return make
+
+
+def _from_spec(name: str, hp: dict, traffic: int, note: str, torch_make, fused=False) -> Rule:
+    """A rule without a fast path, driven through its spec's ``init``/``step`` pair."""
+    opt = make_optimizer(name, **hp)
+    return Rule(
+        name=name,
+        traffic=traffic,
+        traffic_note=note,
+        matrix=SPECS[name].matrix_only,
+        init=lambda th, g: (th, opt.init(th)),
+        step=lambda s, g, t: opt.step(s[0], g, s[1], t),
+        torch_make=torch_make,
+        fused=fused,
+        fast_path=False,
+    )
+
+
 # ---------------------------------------------------------------- the rules
 
 
@@ -159,6 +211,7 @@ class Rule:
     step: Callable  # (state, grad, t) -> new state tuple
     torch_make: Callable  # (param, grad, mode) -> (step, param) or (None, None)
     fused: bool  # torch has a fused CPU kernel
+    fast_path: bool = True  # the oracle has a NumPy fast path (see optim._fast)
 
 
 _ADAM_TORCH = {"lr": ADAM["lr"], "betas": (ADAM["beta1"], ADAM["beta2"]), "eps": ADAM["eps"]}
@@ -222,6 +275,26 @@ RULES = {
         torch_make=_torch_lamb(**LAMB),
         fused=False,
     ),
+    # The rules that come next: readable form only (no fast path), torch's defaults.
+    "radam": _from_spec(
+        "radam", ADAM, 7, "read theta, g, m, v; write theta, m, v", _torch_optim("RAdam", _ADAM_TORCH)
+    ),
+    "nadam": _from_spec(
+        "nadam", ADAM, 7, "read theta, g, m, v; write theta, m, v", _torch_optim("NAdam", _ADAM_TORCH)
+    ),
+    "adamax": _from_spec(
+        "adamax", ADAM, 7, "read theta, g, m, u; write theta, m, u", _torch_optim("Adamax", _ADAM_TORCH)
+    ),
+    "adadelta": _from_spec(
+        "adadelta", ADADELTA, 7, "read theta, g, two averages; write all three but g",
+        _torch_optim("Adadelta", ADADELTA),
+    ),
+    "lion": _from_spec("lion", LION, 5, "read theta, g, m; write theta, m", _torch_lion(**LION)),
+    # torch has no 8-bit Adam: its float32 Adam is the yardstick (step 1 of both is identical).
+    "adam8bit": _from_spec(
+        "adam8bit", ADAM, 4, "read theta, g, two uint8 codes; write theta, codes (1/4 array each)",
+        _torch_optim("Adam", _ADAM_TORCH), fused=True,
+    ),
 }
 
 
@@ -279,8 +352,15 @@ def extra_peak(rule: Rule, theta, grad, readable: bool) -> float:
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    returned = sum(a.nbytes for a in out)
+    returned = _nbytes(out)
     return (peak - before - returned) / theta.nbytes
+
+
+def _nbytes(x) -> int:
+    """Bytes of every array in ``x``, looking inside (state) tuples."""
+    if isinstance(x, tuple):
+        return sum(_nbytes(a) for a in x)
+    return int(getattr(x, "nbytes", 0))
 
 
 def time_variants(variants: dict, rounds: int, per_round: int) -> dict:

@@ -552,7 +552,7 @@ def test_interface_argument_checks(call, error, match):
         (
             lambda: finite_difference_grad(lambda p: 0.0, np.zeros(2), h=0.0),
             ValueError,
-            "h must be > 0",
+            "h must be a finite number > 0",
         ),
     ],
 )

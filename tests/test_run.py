@@ -339,7 +339,7 @@ def test_divergence_at_the_last_step_and_at_the_start():
         ({"optimizer": "adamx"}, ValueError, "unknown optimizer"),
         ({"optimizer": make_optimizer("adam"), "lr": 0.1}, TypeError, "already has them bound"),
         ({"steps": -1}, ValueError, "steps must be"),
-        ({"steps": 2.5}, ValueError, "steps must be"),
+        ({"steps": 2.5}, TypeError, "steps must be an integer >= 0, got 2.5 of type float"),
         ({"seed": -2}, ValueError, "seed must be"),
         ({"on_divergence": "ignore"}, ValueError, "on_divergence"),
         ({"objective": object()}, TypeError, "objective must provide"),

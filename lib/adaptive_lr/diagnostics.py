@@ -14,10 +14,11 @@ Everything works on NumPy arrays or lists of arrays (one per layer).
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
+from . import validation
 
 # 1.4826 * MAD estimates the standard deviation of a Gaussian sample (1 / Phi^{-1}(3/4)).
 MAD_TO_STD = 1.4826
@@ -155,11 +156,7 @@ def _check_loss(loss) -> np.ndarray:
 
 
 def _check_window(window) -> int:
-    if isinstance(window, bool) or not isinstance(window, numbers.Integral) or window < 3:
-        raise ValueError(
-            f"window must be an integer >= 3 (a median needs a few points), got {window!r}"
-        )
-    return int(window)
+    return validation.integer("window", window, 3, "a median needs a few points")
 
 
 def loss_spike_scores(
@@ -199,13 +196,8 @@ def loss_spike_scores(
     """
     loss = _check_loss(loss)
     window = _check_window(window)
-    for name, value in (("rel_floor", rel_floor), ("abs_floor", abs_floor)):
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, numbers.Real)
-            or not 0.0 <= value < math.inf
-        ):
-            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    rel_floor = validation.nonneg("rel_floor", rel_floor)
+    abs_floor = validation.nonneg("abs_floor", abs_floor)
     if log_scale:
         if np.any(loss <= 0.0):
             raise ValueError(
@@ -245,8 +237,7 @@ def detect_loss_spikes(
     a Gaussian tail, because the median and MAD of a short window are noisy
     themselves; with a window of 20 it is about once in :math:`10^4`.
     """
-    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not threshold > 0:
-        raise ValueError(f"threshold must be a number > 0, got {threshold!r}")
+    threshold = validation.positive("threshold", threshold)
     scores = loss_spike_scores(loss, window, log_scale)
     with np.errstate(invalid="ignore"):
         return np.flatnonzero(scores > float(threshold))

@@ -18,15 +18,13 @@ followed by :math:`\ell_T = \texttt{objective.value}(\theta_T)`.
 
 from __future__ import annotations
 
-import inspect
 import math
-import numbers
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import optim
+from . import optim, validation
 from .diagnostics import min_median_max, second_moment
 from .optim import Optimizer, apply_to_layers, init_layers, make_optimizer, trust_ratio
 
@@ -181,36 +179,8 @@ class Trajectory:
         )
 
 
-# Update functions whose keyword default supplies ``lr`` when an optimizer was built without one.
-_UPDATE_FUNCTIONS = {
-    "sgd": optim.sgd_update,
-    "momentum": optim.momentum_update,
-    "nesterov": optim.momentum_update,
-    "rmsprop": optim.rmsprop_update,
-    "adagrad": optim.adagrad_update,
-    "adam": optim.adam_update,
-    "amsgrad": optim.amsgrad_update,
-    "adam_l2": optim.adam_l2_update,
-    "adamw": optim.adamw_update,
-    "lamb": optim.lamb_update,
-    "lars": optim.lars_update,
-    "adafactor": optim.adafactor_update,
-    "shampoo": optim.shampoo_update,
-    "soap": optim.soap_update,
-    "muon": optim.muon_update,
-}
-
-
-def learning_rate(optimizer: Optimizer) -> float:
-    """The learning rate ``lr`` of ``optimizer``: bound, or its update rule's default; NaN if none."""
-    if "lr" in optimizer.hyperparams:
-        return float(optimizer.hyperparams["lr"])
-    fn = _UPDATE_FUNCTIONS.get(optimizer.name)
-    if fn is not None:
-        default = inspect.signature(fn).parameters.get("lr")
-        if default is not None and isinstance(default.default, numbers.Real):
-            return float(default.default)
-    return math.nan
+# The learning rate a run reports: bound, or the rule's default (from its spec).
+learning_rate = optim.learning_rate
 
 
 def _resolve_optimizer(optimizer, hyperparams) -> Optimizer:
@@ -343,13 +313,9 @@ def run(
     """
     opt = _resolve_optimizer(optimizer, hyperparams)
     _check_objective(objective)
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
-        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
-    steps = int(steps)
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
-    if on_divergence not in ON_DIVERGENCE:
-        raise ValueError(f"on_divergence must be one of {ON_DIVERGENCE}, got {on_divergence!r}")
+    steps = validation.nonneg_int("steps", steps)
+    seed = validation.nonneg_int("seed", seed)
+    validation.one_of("on_divergence", on_divergence, ON_DIVERGENCE)
 
     start = objective.init_params(int(seed)) if params0 is None else params0
     layered = isinstance(start, (list, tuple))

@@ -19,38 +19,18 @@ import numpy as np
 
 from .diagnostics import summary_table
 from .objectives import Quadratic
-from .optim import MATRIX_ONLY, OPTIMIZERS, make_optimizer
+from .optim import MATRIX_ONLY, OPTIMIZERS, SPECS, make_optimizer
 from .run import run
 
-# Hand-tuned so that each rule makes visible progress in STEPS steps on the
-# quadratic below; the point of the tour is the shape of each path, not a race.
-LEARNING_RATES = {
-    "sgd": 0.15,
-    "momentum": 0.05,
-    "nesterov": 0.05,
-    "rmsprop": 0.05,
-    "adagrad": 1.0,
-    "adam": 0.3,
-    "amsgrad": 0.3,
-    "adam_l2": 0.3,
-    "adamw": 0.3,
-    "lars": 20.0,
-    "lamb": 0.05,
-    "adafactor": 0.3,
-    "shampoo": 0.5,
-    "soap": 0.3,
-    "muon": 0.2,
-}
+# From each rule's spec: a learning rate at which it makes visible progress in
+# STEPS steps on the quadratic below (the point of the tour is the shape of each
+# path, not a race), and one contour panel per family, to keep panels readable.
+LEARNING_RATES = {name: spec.tour_lr for name, spec in SPECS.items()}
 STEPS = 150
-
-# One contour panel per family keeps each panel readable.
-FAMILIES = {
-    "SGD and momentum": ("sgd", "momentum", "nesterov"),
-    "Per-coordinate: AdaGrad, RMSProp": ("adagrad", "rmsprop"),
-    "Adam family": ("adam", "amsgrad", "adam_l2", "adamw"),
-    "Layer-wise: LARS, LAMB": ("lars", "lamb"),
-    "Matrix rules (1 x 2 matrix)": ("adafactor", "shampoo", "soap", "muon"),
-}
+FAMILIES: dict = {}
+for _name, _spec in SPECS.items():
+    FAMILIES.setdefault(_spec.family, []).append(_name)
+FAMILIES = {family: tuple(names) for family, names in FAMILIES.items()}
 
 
 class _AsRowMatrix:
@@ -103,9 +83,14 @@ def save_figure(objective, trajectories, path: Path) -> Path:
 
     from .viz import plot_loss_curves, plot_paths
 
-    colors = dict(zip(OPTIMIZERS, plt.get_cmap("tab20").colors))
+    palette = [*plt.get_cmap("tab20").colors, *plt.get_cmap("tab20b").colors]
+    colors = dict(zip(OPTIMIZERS, palette))
     paths = _paths(trajectories)
-    fig, axes = plt.subplots(2, 3, figsize=(16, 10), dpi=100)
+    cols = 4
+    rows = -(-(len(FAMILIES) + 1) // cols)  # one panel per family, and the loss curves
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 5 * rows), dpi=100)
+    for ax in axes.flat[len(FAMILIES) : -1]:
+        ax.set_visible(False)
     for ax, (family, names) in zip(axes.flat, FAMILIES.items()):
         ax.set_prop_cycle(color=[colors[n] for n in names])
         plot_paths(objective, {n: paths[n] for n in names}, ax=ax, title=family)

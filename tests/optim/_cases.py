@@ -1,59 +1,43 @@
 """One call of every update rule on given arrays, for tests that sweep all rules.
 
-Each entry maps a rule's name to ``(build_args, call)``: ``build_args(theta,
-grad, rng)`` returns the positional arguments after ``theta`` and ``grad`` with
-state of the right shapes, and the rule is called as ``fn(theta, grad, *args)``.
+Derived from the rules' specs (``adaptive_lr.optim.SPECS``), so a new rule is
+swept without an entry here. ``RULES`` maps an update function's name to
+``(function, build_kwargs, matrix_only)``: ``build_kwargs(theta, grad, rng)``
+returns the keyword arguments after ``theta`` and ``grad``, with a state
+reached by two steps from the rule's own init (so moments, maxima and
+preconditioners are all non-trivial) and ``t=3``; the rule is called as
+``fn(theta, grad, **kwargs)``.
 """
-
-import numpy as np
 
 from adaptive_lr import optim
 
 
-def _state(theta, rng, positive=False, k=1):
+def _builder(spec):
+    hp = {"lr": spec.tour_lr} if "lr" in spec.required else {}
+
+    def build(theta, grad, rng):
+        opt = optim.make_optimizer(spec.name, **hp)
+        state = opt.init(theta)
+        for t in (1, 2):
+            g = rng.standard_normal(theta.shape).astype(theta.dtype)
+            _, state = opt.step(theta, g, state, t)
+        return {**spec.arguments(state, 3), **spec.bound, **hp}
+
+    return build
+
+
+RULES = {}
+for _spec in optim.SPECS.values():
+    # "momentum" and "nesterov" share momentum_update: the first spec stands for it.
+    RULES.setdefault(_spec.update.__name__, (_spec.update, _builder(_spec), _spec.matrix_only))
+
+
+def arrays_in(values):
+    """Every array among ``values``, looking inside state tuples."""
     out = []
-    for _ in range(k):
-        s = rng.standard_normal(theta.shape).astype(theta.dtype)
-        out.append(np.abs(s) if positive else s)
+    for a in values:
+        if isinstance(a, tuple):
+            out += arrays_in(a)
+        elif hasattr(a, "__array_namespace__"):
+            out.append(a)
     return out
-
-
-def adam_args(theta, grad, rng):
-    m, v = _state(theta, rng)[0], _state(theta, rng, positive=True)[0]
-    return (m, v, 3)
-
-
-def amsgrad_args(theta, grad, rng):
-    m = _state(theta, rng)[0]
-    v, vmax = _state(theta, rng, positive=True, k=2)
-    return (m, v, vmax, 3)
-
-
-def matrix_args_adafactor(X, G, rng):
-    n, m = X.shape
-    R = np.abs(rng.standard_normal(n)).astype(X.dtype)
-    C = np.abs(rng.standard_normal(m)).astype(X.dtype)
-    return (R, C, 4)
-
-
-def shampoo_args(W, G, rng):
-    L, R = optim.init_shampoo(W, eps=1e-3)
-    return (L, R, 0.1)
-
-
-# name -> (function, argument builder, needs a matrix)
-RULES = {
-    "adagrad_update": (optim.adagrad_update, lambda th, g, r: (_state(th, r, True)[0],), False),
-    "adam_update": (optim.adam_update, adam_args, False),
-    "amsgrad_update": (optim.amsgrad_update, amsgrad_args, False),
-    "adam_l2_update": (optim.adam_l2_update, adam_args, False),
-    "adamw_update": (optim.adamw_update, adam_args, False),
-    "lamb_update": (optim.lamb_update, adam_args, False),
-    "lars_update": (optim.lars_update, lambda th, g, r: (_state(th, r)[0], 0.1), False),
-    "momentum_update": (optim.momentum_update, lambda th, g, r: (_state(th, r)[0],), False),
-    "rmsprop_update": (optim.rmsprop_update, lambda th, g, r: (_state(th, r, True)[0],), False),
-    "sgd_update": (optim.sgd_update, lambda th, g, r: (), False),
-    "adafactor_update": (optim.adafactor_update, matrix_args_adafactor, True),
-    "shampoo_update": (optim.shampoo_update, shampoo_args, True),
-    "muon_update": (optim.muon_update, lambda th, g, r: (_state(th, r)[0],), True),
-}

@@ -200,3 +200,51 @@ def assert_mutation_detected(label: str, worst: dict, factor: float = 1e3):
         "test could not tell it from the correct rule"
     )
     return name, d
+
+
+def _torch():
+    import torch  # only the torch conformance tests need it
+
+    return torch
+
+
+class TorchPeer:
+    """One torch.optim optimizer on one float64 parameter; returns its arrays under the oracle's names."""
+
+    def __init__(self, make, theta0, state_keys: dict):
+        self.p = _torch().nn.Parameter(_torch().tensor(np.asarray(theta0), dtype=_torch().float64))
+        self.opt = make([self.p])
+        self.state_keys = state_keys
+
+    def __call__(self, t, grad):
+        self.p.grad = _torch().tensor(np.asarray(grad), dtype=_torch().float64)
+        self.opt.step()
+        state = self.opt.state[self.p]
+        out = {"param": self.p.detach().numpy().copy()}
+        for name, key in self.state_keys.items():
+            arr = state[key].detach().numpy().copy()
+            # torch keeps Adafactor's row/column statistics as (n, 1) and (1, m).
+            out[name] = arr.reshape(-1) if name in ("R", "C") else arr
+        return out
+
+
+# Problems the conformance tests of the newer rules share: a vector, a matrix fed the
+# gradient of a quadratic at the oracle's parameters, and a 3-D tensor.
+NEW_RULE_PROBLEMS = [
+    Problem("vector", (7,), "random", seed=21),
+    Problem("matrix-quadratic", (4, 6), "quadratic", seed=22),
+    Problem("tensor3", (2, 3, 4), "random", seed=23),
+]
+
+
+def against_torch(label, oracle_opt, make_torch, keys, problem, scale=1.0, check=True):
+    """``lockstep`` of ``oracle_opt`` and the torch.optim optimizer ``make_torch(params)``."""
+    theta0 = problem.theta0()
+    return lockstep(
+        f"{label} [scale {scale:g}, {problem}]",
+        "torch.optim",
+        OracleRun(oracle_opt, theta0),
+        TorchPeer(make_torch, theta0, keys),
+        problem.grad_fn(scale),
+        check=check,
+    )

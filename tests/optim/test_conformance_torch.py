@@ -22,6 +22,7 @@ from ._peers import (
     SCALES,
     OracleRun,
     Problem,
+    TorchPeer,
     assert_close,
     assert_mutation_detected,
     lockstep,
@@ -41,26 +42,6 @@ MATRIX_PROBLEMS = [
     Problem("tall-quadratic", (6, 3), "quadratic", seed=6),
     Problem("square", (5, 5), "random", seed=7),
 ]
-
-
-class TorchPeer:
-    """One torch.optim optimizer on one float64 parameter; returns its arrays under the oracle's names."""
-
-    def __init__(self, make, theta0, state_keys: dict):
-        self.p = torch.nn.Parameter(torch.tensor(np.asarray(theta0), dtype=torch.float64))
-        self.opt = make([self.p])
-        self.state_keys = state_keys
-
-    def __call__(self, t, grad):
-        self.p.grad = torch.tensor(np.asarray(grad), dtype=torch.float64)
-        self.opt.step()
-        state = self.opt.state[self.p]
-        out = {"param": self.p.detach().numpy().copy()}
-        for name, key in self.state_keys.items():
-            arr = state[key].detach().numpy().copy()
-            # torch keeps Adafactor's row/column statistics as (n, 1) and (1, m).
-            out[name] = arr.reshape(-1) if name in ("R", "C") else arr
-        return out
 
 
 # rule -> builder(eps) returning (oracle Optimizer, torch optimizer factory, {oracle name: torch key}).

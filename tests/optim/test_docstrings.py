@@ -15,10 +15,13 @@ MATH_FUNCTIONS = UPDATE_RULES + [
     "trust_ratio",
     "matrix_inverse_root",
     "newton_schulz",
+    "dynamic_map",
+    "quantize_blockwise",
 ]
 WITH_EPSILON = {
     "adagrad_update", "adam_update", "amsgrad_update", "adam_l2_update", "adamw_update",
     "adafactor_update", "lamb_update", "rmsprop_update", "soap_update", "shampoo_update",
+    "radam_update", "nadam_update", "adamax_update", "adadelta_update", "adam8bit_update",
 }
 
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from adaptive_lr import optim
 
-from ._cases import RULES
+from ._cases import RULES, arrays_in
 
 DTYPES = [np.float32, np.float64]
 SHAPES = [(5,), (3, 4), (6, 2), (2, 3, 2)]
@@ -24,6 +24,7 @@ def _returned_arrays(out):
     return [x for x in out if isinstance(x, np.ndarray)]
 
 
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", sorted(RULES))
 def test_inputs_never_mutated_and_dtype_shape_preserved(name, dtype, rng):
@@ -32,10 +33,10 @@ def test_inputs_never_mutated_and_dtype_shape_preserved(name, dtype, rng):
         if matrix_only and len(shape) != 2:
             continue
         theta, grad = _arrays(rng, shape, dtype)
-        args = build(theta, grad, rng)
-        inputs = [theta, grad, *[a for a in args if isinstance(a, np.ndarray)]]
+        kwargs = build(theta, grad, rng)
+        inputs = [theta, grad, *arrays_in(kwargs.values())]
         copies = [x.copy() for x in inputs]
-        out = fn(theta, grad, *args)
+        out = fn(theta, grad, **kwargs)
         for i, (x, c) in enumerate(zip(inputs, copies)):
             assert np.array_equal(x, c), f"{name} modified its input #{i} (shape {shape})"
         for y in _returned_arrays(out):
@@ -331,6 +332,7 @@ def test_every_registered_optimizer_decreases_a_quadratic(name):
         "shampoo": {"lr": 0.1},
         "soap": {"lr": 0.05},
         "muon": {"lr": 0.05},
+        "adadelta": {"lr": 10.0},
     }.get(name, {"lr": 0.05})
     opt = optim.make_optimizer(name, **hp)
     rng = np.random.default_rng(1)

@@ -16,85 +16,22 @@ Two conventions shape everything here:
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from ..optim._checks import step_index
+from .. import validation
+
+# One check, one message, for the objectives and the update rules alike (see validation).
+check_step = validation.step_index
+check_real = validation.finite_real
+check_nonneg = validation.nonneg
+check_positive = validation.positive
+check_positive_int = validation.positive_int
+as_float_array = validation.as_float_array
 
 
 def check_seed(seed, name: str = "seed") -> int:
     """Return ``seed`` as an ``int``; raise unless it is an integer ``>= 0``."""
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(
-            f"{name} must be an integer >= 0, got {seed!r} of type {type(seed).__name__}"
-        )
-    if seed < 0:
-        raise ValueError(f"{name} must be an integer >= 0, got {seed}")
-    return int(seed)
-
-
-# The step index means the same here as in every update rule: one check, one message.
-check_step = step_index
-
-
-def check_real(name: str, value) -> float:
-    """Return ``value`` as a float; raise unless it is a finite real number."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
-
-
-def check_nonneg(name: str, value) -> float:
-    """Return ``value`` as a float; raise unless it is a finite real ``>= 0``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not (0.0 <= value < np.inf):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
-    return value
-
-
-def check_positive(name: str, value) -> float:
-    """Return ``value`` as a float; raise unless it is a finite real ``> 0``."""
-    value = check_nonneg(name, value)
-    if value == 0.0:
-        raise ValueError(f"{name} must be > 0, got 0")
-    return value
-
-
-def check_positive_int(name: str, value) -> int:
-    """Return ``value`` as an ``int``; raise unless it is an integer ``>= 1``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"{name} must be an integer >= 1, got {value!r} of type {type(value).__name__}"
-        )
-    if value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value}")
-    return int(value)
-
-
-def as_float_array(name: str, x, ndim: int | None = None, shape: tuple | None = None) -> np.ndarray:
-    """``x`` as a finite float64 NumPy array (a copy only when needed), after checks.
-
-    Raises ``TypeError`` for anything that is not real numbers (strings,
-    complex, objects) and ``ValueError`` for a wrong ``ndim``/``shape`` or a
-    NaN/inf entry.
-    """
-    arr = np.asarray(x)
-    if arr.dtype.kind not in "fiub":
-        raise TypeError(f"{name} must hold real numbers, got an array of dtype {arr.dtype}")
-    arr = arr.astype(np.float64, copy=False)
-    if ndim is not None and arr.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
-    if shape is not None and arr.shape != tuple(shape):
-        raise ValueError(f"{name} must have shape {tuple(shape)}, got {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or inf")
-    return arr
+    return validation.nonneg_int(name, seed)
 
 
 def step_rng(seed: int, t: int) -> np.random.Generator:

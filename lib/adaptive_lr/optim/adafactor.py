@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import math
+from typing import Any, NamedTuple
 
-from . import _checks as check
+from .. import validation as check
 from . import _fast
+from .spec import MATRIX_RULES, RuleSpec
+
+
+class AdafactorState(NamedTuple):
+    R: Any
+    """:math:`R_t`, the moving average of the row means of :math:`G^2` (shape ``(n,)``)."""
+    C: Any
+    """:math:`C_t`, the moving average of the column means of :math:`G^2` (shape ``(m,)``)."""
 
 
 def init_adafactor(X):
@@ -13,7 +22,7 @@ def init_adafactor(X):
     xp = check.namespace(X=X)
     check.ndim_is("X", X, 2, "Adafactor factors the second moment of a matrix")
     n, m = X.shape
-    return xp.zeros((n,), dtype=X.dtype), xp.zeros((m,), dtype=X.dtype)
+    return AdafactorState(xp.zeros((n,), dtype=X.dtype), xp.zeros((m,), dtype=X.dtype))
 
 
 def _rms(xp, a) -> float:
@@ -89,3 +98,11 @@ def adafactor_state_size(n: int, m: int) -> dict:
     """
     n, m = check.positive_int("n", n), check.positive_int("m", m)
     return {"adafactor": n + m, "adam": 2 * n * m}
+
+
+SPECS = (
+    RuleSpec(
+        "adafactor", adafactor_update, init_adafactor, AdafactorState, MATRIX_RULES,
+        tour_lr=0.3, matrix_only=True,
+    ),
+)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from . import _checks as check
+from typing import Any, NamedTuple
+
+from .. import validation as check
 from . import _fast
+from .spec import PER_COORDINATE, RuleSpec
 
 
 def init_adagrad(theta):
@@ -62,3 +65,20 @@ def adagrad_effective_lr(accum, lr=1e-2, eps=1e-10):
     if bool(xp.any(accum < 0)):
         raise ValueError("accum must be >= 0 everywhere (it is a sum of squares)")
     return lr / (xp.sqrt(accum) + eps)
+
+
+class AdagradState(NamedTuple):
+    accum: Any
+    """:math:`G_t`, the running sum of squared gradients."""
+
+
+def _init_state(theta):
+    return AdagradState(init_adagrad(theta))
+
+
+SPECS = (
+    RuleSpec(
+        "adagrad", adagrad_update, _init_state, AdagradState, PER_COORDINATE,
+        tour_lr=1.0,
+    ),
+)

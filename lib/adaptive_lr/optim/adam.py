@@ -2,20 +2,41 @@
 
 from __future__ import annotations
 
-from . import _checks as check
+from typing import Any, NamedTuple
+
+from .. import validation as check
 from . import _fast
+from .spec import ADAM_FAMILY, RuleSpec
+
+
+class AdamState(NamedTuple):
+    """Adam's state (also Adam + L2's, AdamW's and LAMB's)."""
+
+    m: Any
+    """:math:`m_t`, the moving average of gradients (first moment, not bias-corrected)."""
+    v: Any
+    """:math:`v_t`, the moving average of squared gradients (second moment, not bias-corrected)."""
+
+
+class AmsgradState(NamedTuple):
+    m: Any
+    """:math:`m_t`, as in Adam."""
+    v: Any
+    """:math:`v_t`, as in Adam."""
+    vmax: Any
+    """:math:`v^{\\max}_t`, the running maximum of the uncorrected :math:`v_t`."""
 
 
 def init_adam(theta):
     """Adam state for ``theta``: ``(m, v)``, both zeros."""
     xp = check.namespace(theta=theta)
-    return xp.zeros_like(theta), xp.zeros_like(theta)
+    return AdamState(xp.zeros_like(theta), xp.zeros_like(theta))
 
 
 def init_amsgrad(theta):
     """AMSGrad state for ``theta``: ``(m, v, vmax)``, all zeros."""
     xp = check.namespace(theta=theta)
-    return xp.zeros_like(theta), xp.zeros_like(theta), xp.zeros_like(theta)
+    return AmsgradState(xp.zeros_like(theta), xp.zeros_like(theta), xp.zeros_like(theta))
 
 
 def _check_adam(param: dict, grad, m, v, t, lr, beta1, beta2, eps, **extra_arrays):
@@ -73,14 +94,14 @@ def amsgrad_update(theta, grad, m, v, vmax, t, lr=1e-3, beta1=0.9, beta2=0.999, 
     .. math::
 
         m_t, v_t &\ \text{as in Adam} \\
-        v^{\max}_t &= \max\left(v^{\max}_{t-1},\, v_t\right) \quad \text{(on the uncorrected } v_t\text{)} \\
-        \theta_t &= \theta_{t-1} - \eta\, \frac{m_t / (1-\beta_1^t)}{\sqrt{v^{\max}_t / (1-\beta_2^t)} + \epsilon}
+        v^{\\max}_t &= \max\left(v^{\\max}_{t-1},\, v_t\right) \quad \text{(on the uncorrected } v_t\text{)} \\
+        \theta_t &= \theta_{t-1} - \eta\, \frac{m_t / (1-\beta_1^t)}{\sqrt{v^{\\max}_t / (1-\beta_2^t)} + \epsilon}
 
     The running maximum is taken over the *uncorrected* second moment and then
     bias-corrected, as ``torch.optim.Adam(amsgrad=True)`` does; epsilon is
     added outside the square root, as in Adam. Because
-    :math:`v^{\max}` never decreases, the effective step
-    :math:`\eta/\sqrt{\hat v^{\max}}` never grows, which repairs Adam's
+    :math:`v^{\\max}` never decreases, the effective step
+    :math:`\eta/\sqrt{\hat v^{\\max}}` never grows, which repairs Adam's
     non-convergence on Reddi et al.'s online problem.
 
     Reference: Reddi, Kale and Kumar, "On the Convergence of Adam and Beyond", ICLR 2018.
@@ -147,3 +168,12 @@ def adamw_update(
     v_hat = v / (1.0 - beta2**t)
     theta = theta * (1.0 - lr * weight_decay) - lr * m_hat / (xp.sqrt(v_hat) + eps)
     return theta, m, v
+
+
+_ADAM = ADAM_FAMILY
+SPECS = (
+    RuleSpec("adam", adam_update, init_adam, AdamState, _ADAM, tour_lr=0.3),
+    RuleSpec("amsgrad", amsgrad_update, init_amsgrad, AmsgradState, _ADAM, tour_lr=0.3),
+    RuleSpec("adam_l2", adam_l2_update, init_adam, AdamState, _ADAM, tour_lr=0.3),
+    RuleSpec("adamw", adamw_update, init_adam, AdamState, _ADAM, tour_lr=0.3),
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _checks as check
+from .. import validation as check
 
 
 def ema_update(m, grad, beta):

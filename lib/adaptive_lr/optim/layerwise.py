@@ -7,9 +7,12 @@ runs either over a list of layers.
 
 from __future__ import annotations
 
-from . import _checks as check
+from typing import Any, NamedTuple
+
+from .. import validation as check
 from . import _fast
-from .adam import _check_adam, _moments
+from .adam import AdamState, _check_adam, _moments
+from .spec import LAYERWISE, RuleSpec
 
 
 def init_lars(w):
@@ -21,7 +24,7 @@ def init_lars(w):
 def init_lamb(w):
     """LAMB state for one layer: ``(m, v)``, zeros."""
     xp = check.namespace(w=w)
-    return xp.zeros_like(w), xp.zeros_like(w)
+    return AdamState(xp.zeros_like(w), xp.zeros_like(w))
 
 
 def _norm(xp, a) -> float:
@@ -115,3 +118,19 @@ def lamb_update(w, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-6, wei
     u = m_hat / (xp.sqrt(v_hat) + eps) + weight_decay * w
     w = w - (lr * trust_ratio(w, u)) * u
     return w, m, v
+
+
+class LarsState(NamedTuple):
+    velocity: Any
+    """:math:`b_t`, the momentum of the trust-ratio-scaled steps (it already includes :math:`\\eta`)."""
+
+
+def _init_lars_state(w):
+    return LarsState(init_lars(w))
+
+
+_LAYERWISE = LAYERWISE
+SPECS = (
+    RuleSpec("lamb", lamb_update, init_lamb, AdamState, _LAYERWISE, tour_lr=0.05),
+    RuleSpec("lars", lars_update, _init_lars_state, LarsState, _LAYERWISE, tour_lr=20.0),
+)

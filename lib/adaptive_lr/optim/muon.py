@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
-import numbers
 
-from . import _checks as check
+from typing import Any, NamedTuple
+
+from .. import validation as check
+from .spec import MATRIX_RULES, RuleSpec
 
 # Coefficients of the quintic p(x) = a x + b x^3 + c x^5 (torch.optim.Muon, Jordan et al.).
 # They maximize the slope at zero, so small singular values grow fast; the price is
@@ -36,8 +38,7 @@ def newton_schulz(G, steps=5, eps=1e-7):
     """
     xp = check.namespace(G=G)
     check.ndim_is("G", G, 2, "Newton-Schulz orthogonalizes a matrix")
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
-        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    steps = check.integer("steps", steps, 0)
     eps = check.nonneg("eps", eps)
     check.finite("G", G, xp)
     a, b, c = NS_COEFFICIENTS
@@ -87,3 +88,17 @@ def muon_update(W, G, buf, lr=1e-3, momentum=0.95, nesterov=True, steps=5, weigh
     scale = lr * math.sqrt(max(1.0, rows / cols))
     W = W * (1.0 - lr * weight_decay) - scale * newton_schulz(U, steps)
     return W, buf
+
+
+class MuonState(NamedTuple):
+    buf: Any
+    """:math:`B_t`, the moving average of gradients (momentum buffer)."""
+
+
+def _init_state(W):
+    return MuonState(init_muon(W))
+
+
+SPECS = (
+    RuleSpec("muon", muon_update, _init_state, MuonState, MATRIX_RULES, tour_lr=0.2, matrix_only=True),
+)

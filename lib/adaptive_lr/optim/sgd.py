@@ -2,7 +2,26 @@
 
 from __future__ import annotations
 
-from . import _checks as check
+from typing import Any, NamedTuple
+
+from .. import validation as check
+from .spec import PER_COORDINATE, SGD_FAMILY, RuleSpec
+
+
+class SgdState(NamedTuple):
+    """Plain SGD keeps no state."""
+
+
+class MomentumState(NamedTuple):
+    buf: Any
+    """The momentum buffer :math:`b_t` (a sum of past gradients, not an average)."""
+
+
+class RMSpropState(NamedTuple):
+    v: Any
+    """:math:`v_t`, the moving average of squared gradients."""
+    g_mean: Any
+    """:math:`\bar g_t`, the moving average of gradients (centered RMSProp only, else ``None``)."""
 
 
 def sgd_update(theta, grad, lr=1e-2):
@@ -56,7 +75,7 @@ def momentum_update(theta, grad, buf, lr=1e-2, momentum=0.9, nesterov=False, wei
 def init_rmsprop(theta, centered=False):
     """RMSProp state for ``theta``: ``(v, g_mean)``; ``g_mean`` is ``None`` unless centered."""
     xp = check.namespace(theta=theta)
-    return xp.zeros_like(theta), (xp.zeros_like(theta) if centered else None)
+    return RMSpropState(xp.zeros_like(theta), (xp.zeros_like(theta) if centered else None))
 
 
 def rmsprop_update(theta, grad, v, lr=1e-2, beta2=0.99, eps=1e-8, centered=False, g_mean=None):
@@ -98,3 +117,30 @@ def rmsprop_update(theta, grad, v, lr=1e-2, beta2=0.99, eps=1e-8, centered=False
     else:
         denom = xp.sqrt(v) + eps
     return theta - lr * grad / denom, v, g_mean
+
+
+def _init_sgd(theta):
+    check.namespace(theta=theta)
+    return SgdState()
+
+
+def _init_momentum_state(theta):
+    return MomentumState(init_momentum(theta))
+
+
+_SGD = SGD_FAMILY
+SPECS = (
+    RuleSpec("sgd", sgd_update, _init_sgd, SgdState, _SGD, tour_lr=0.15),
+    RuleSpec(
+        "momentum", momentum_update, _init_momentum_state, MomentumState, _SGD, tour_lr=0.05,
+        bound={"nesterov": False},
+    ),
+    RuleSpec(
+        "nesterov", momentum_update, _init_momentum_state, MomentumState, _SGD, tour_lr=0.05,
+        bound={"nesterov": True},
+    ),
+    RuleSpec(
+        "rmsprop", rmsprop_update, init_rmsprop, RMSpropState, PER_COORDINATE,
+        tour_lr=0.05, init_hyperparams=("centered",),
+    ),
+)

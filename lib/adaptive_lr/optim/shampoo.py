@@ -5,7 +5,17 @@ from __future__ import annotations
 import math
 import numbers
 
-from . import _checks as check
+from typing import Any, NamedTuple
+
+from .. import validation as check
+from .spec import MATRIX_RULES, RuleSpec
+
+
+class ShampooState(NamedTuple):
+    L: Any
+    """:math:`L_t = \\epsilon I + \\sum_s G_s G_s^\\top`, the left statistic (``(n, n)``)."""
+    R: Any
+    """:math:`R_t = \\epsilon I + \\sum_s G_s^\\top G_s`, the right statistic (``(m, m)``)."""
 
 
 def _square_symmetric(name, A, xp):
@@ -61,7 +71,7 @@ def init_shampoo(W, eps=1e-4):
     check.ndim_is("W", W, 2, "Shampoo preconditions weight matrices")
     eps = check.positive("eps", eps)
     n, m = W.shape
-    return eps * xp.eye(n, dtype=W.dtype), eps * xp.eye(m, dtype=W.dtype)
+    return ShampooState(eps * xp.eye(n, dtype=W.dtype), eps * xp.eye(m, dtype=W.dtype))
 
 
 def shampoo_update(W, G, L, R, lr):
@@ -93,3 +103,11 @@ def shampoo_update(W, G, L, R, lr):
     R = R + G.T @ G
     W = W - lr * (matrix_inverse_root(L, 4) @ G @ matrix_inverse_root(R, 4))
     return W, L, R
+
+
+SPECS = (
+    RuleSpec(
+        "shampoo", shampoo_update, init_shampoo, ShampooState, MATRIX_RULES, tour_lr=0.5,
+        matrix_only=True, init_hyperparams=("eps",),
+    ),
+)

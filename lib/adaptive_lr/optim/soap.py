@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from . import _checks as check
+from .. import validation as check
+from .spec import MATRIX_RULES, RuleSpec
 
 
 class SoapState(NamedTuple):
@@ -108,3 +109,10 @@ def soap_update(
     N = m_hat_rot / (xp.sqrt(v_hat) + eps)
     W = W - lr * (QL @ N @ QR.T)
     return W, SoapState(m=m, v=v, L=L, R=R, QL=QL, QR=QR)
+
+
+SPECS = (
+    RuleSpec(
+        "soap", soap_update, init_soap, SoapState, MATRIX_RULES, tour_lr=0.3, matrix_only=True
+    ),
+)

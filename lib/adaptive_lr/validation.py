@@ -1,7 +1,11 @@
-"""Argument checks shared by every update rule.
+"""Every argument check of the library: the update rules, the objectives, ``run``
+and the diagnostics all validate here, with one set of messages.
 
 Each check names the argument and the allowed range, so that a student or a
-caller who passes a bad value learns what to change. Hyperparameters come back
+caller who passes a bad value learns what to change. One convention for the
+exception: ``TypeError`` when the value has the wrong type (a string, a float
+where an integer is needed, ``True`` for a count), ``ValueError`` when the type
+is right but the value is outside the allowed range. Hyperparameters come back
 as Python floats: a NumPy float64 scalar would otherwise promote a float32
 array to float64 under NumPy 2's promotion rules.
 """
@@ -101,6 +105,15 @@ def unit_interval(name: str, value) -> float:
     return value
 
 
+def closed_unit_interval(name: str, value, why: str = "") -> float:
+    """A number in ``[0, 1]``."""
+    value = _real(name, value)
+    if not (0.0 <= value <= 1.0):
+        extra = f" ({why})" if why else ""
+        raise ValueError(f"{name} must be in [0, 1]{extra}, got {value}")
+    return value
+
+
 def step_index(t) -> int:
     """The 1-based step index ``t``."""
     if isinstance(t, bool) or not isinstance(t, numbers.Integral):
@@ -113,10 +126,72 @@ def step_index(t) -> int:
     return t
 
 
-def positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+def integer(name: str, value, minimum: int = 0, why: str = "") -> int:
+    """An integer ``>= minimum``: ``TypeError`` for a non-integer (``2.5``, ``True``), ``ValueError`` below it."""
+    extra = f" ({why})" if why else ""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"{name} must be an integer >= {minimum}{extra}, got {value!r} of type "
+            f"{type(value).__name__}"
+        )
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}{extra}, got {value!r}")
     return int(value)
+
+
+def positive_int(name: str, value) -> int:
+    """An integer ``>= 1`` (sizes, counts, frequencies)."""
+    return integer(name, value, 1)
+
+
+def nonneg_int(name: str, value) -> int:
+    """An integer ``>= 0`` (seeds, numbers of steps)."""
+    return integer(name, value, 0)
+
+
+def finite_real(name: str, value) -> float:
+    """A finite real number, any sign."""
+    value = _real(name, value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def at_least(name: str, value, low: float, why: str = "") -> float:
+    """A finite real ``>= low``."""
+    value = _real(name, value)
+    if not (low <= value < math.inf):
+        extra = f" ({why})" if why else ""
+        raise ValueError(f"{name} must be a finite number >= {low:g}{extra}, got {value}")
+    return value
+
+
+def one_of(name: str, value, choices) -> object:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}")
+    return value
+
+
+def as_float_array(name: str, x, ndim: int | None = None, shape: tuple | None = None):
+    """``x`` as a finite float64 NumPy array (a copy only when needed), after checks.
+
+    Raises ``TypeError`` for anything that is not real numbers (strings,
+    complex, objects) and ``ValueError`` for a wrong ``ndim``/``shape`` or a
+    NaN/inf entry.
+    """
+    import numpy as np  # only the objectives and diagnostics use NumPy arrays here
+
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(f"{name} must hold real numbers, got an array of dtype {arr.dtype}")
+    arr = arr.astype(np.float64, copy=False)
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
+    if shape is not None and arr.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or inf")
+    return arr
 
 
 def finite(name: str, x, xp) -> None:

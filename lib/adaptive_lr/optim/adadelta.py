@@ -1,0 +1,60 @@
+"""Adadelta: a step whose units are those of the parameters, from two moving averages."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from .. import validation as check
+from .spec import PER_COORDINATE, RuleSpec
+
+
+class AdadeltaState(NamedTuple):
+    square_avg: Any
+    """:math:`E[g^2]_t`, the moving average of squared gradients."""
+    acc_delta: Any
+    """:math:`E[\\Delta\\theta^2]_t`, the moving average of squared (unscaled) steps."""
+
+
+def init_adadelta(theta):
+    """Adadelta state for ``theta``: ``(square_avg, acc_delta)``, both zeros."""
+    xp = check.namespace(theta=theta)
+    return AdadeltaState(xp.zeros_like(theta), xp.zeros_like(theta))
+
+
+def adadelta_update(theta, grad, square_avg, acc_delta, lr=1.0, rho=0.9, eps=1e-6):
+    r"""One Adadelta step. Returns ``(theta, square_avg, acc_delta)``.
+
+    .. math::
+
+        E[g^2]_t &= \rho\, E[g^2]_{t-1} + (1-\rho)\, g_t^2 \\
+        \Delta_t &= \frac{\sqrt{E[\Delta^2]_{t-1} + \epsilon}}{\sqrt{E[g^2]_t + \epsilon}}\; g_t \\
+        E[\Delta^2]_t &= \rho\, E[\Delta^2]_{t-1} + (1-\rho)\, \Delta_t^2 \\
+        \theta_t &= \theta_{t-1} - \eta\, \Delta_t
+
+    The ratio of two root mean squares gives the step the units of
+    :math:`\theta` (Zeiler's "correct units" argument), so the paper has no
+    learning rate (:math:`\eta = 1`, torch's default). Epsilon sits *inside*
+    both square roots; in the numerator it is what starts the iteration, since
+    :math:`E[\Delta^2]_0 = 0`: the first steps have size about
+    :math:`\sqrt{\epsilon / (1-\rho)}`, whatever the gradient's scale. This is
+    ``torch.optim.Adadelta`` (no weight decay); ``acc_delta`` averages
+    :math:`\Delta_t` before the learning rate scales it.
+
+    Reference: Zeiler, "ADADELTA: An Adaptive Learning Rate Method",
+    arXiv:1212.5701, 2012, Algorithm 1.
+    """
+    xp = check.namespace(theta=theta, grad=grad, square_avg=square_avg, acc_delta=acc_delta)
+    check.same_shape(theta=theta, grad=grad, square_avg=square_avg, acc_delta=acc_delta)
+    lr = check.nonneg("lr", lr)
+    rho = check.unit_interval("rho", rho)
+    eps = check.nonneg("eps", eps)
+    check.finite("grad", grad, xp)
+    square_avg = rho * square_avg + (1.0 - rho) * (grad * grad)
+    delta = xp.sqrt(acc_delta + eps) / xp.sqrt(square_avg + eps) * grad
+    acc_delta = rho * acc_delta + (1.0 - rho) * (delta * delta)
+    return theta - lr * delta, square_avg, acc_delta
+
+
+SPECS = (
+    RuleSpec("adadelta", adadelta_update, init_adadelta, AdadeltaState, PER_COORDINATE, tour_lr=30.0),
+)

@@ -1,0 +1,62 @@
+"""RAdam: Adam whose adaptive step is switched on, and rectified, only once the variance of v is tractable."""
+
+from __future__ import annotations
+
+import math
+
+from .. import validation as check
+from .adam import AdamState, _check_adam, _moments, init_adam
+from .spec import ADAM_VARIANTS, RuleSpec
+
+
+def radam_update(
+    theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0
+):
+    r"""One RAdam step (coupled weight decay). Returns ``(theta, m, v)``.
+
+    .. math::
+
+        \tilde g_t &= g_t + \lambda\, \theta_{t-1} \\
+        m_t, v_t &\ \text{as in Adam, from } \tilde g_t, \qquad \hat m_t = \frac{m_t}{1-\beta_1^t} \\
+        \rho_\infty &= \frac{2}{1-\beta_2} - 1, \qquad
+        \rho_t = \rho_\infty - \frac{2 t\, \beta_2^t}{1-\beta_2^t} \\
+        \theta_t &= \begin{cases}
+            \theta_{t-1} - \eta\, r_t\, \hat m_t\, \dfrac{\sqrt{1-\beta_2^t}}{\sqrt{v_t} + \epsilon}
+                & \rho_t > 5 \\[1ex]
+            \theta_{t-1} - \eta\, \hat m_t & \text{otherwise (SGD with momentum)}
+        \end{cases} \\
+        r_t &= \sqrt{\frac{(\rho_t-4)(\rho_t-2)\,\rho_\infty}{(\rho_\infty-4)(\rho_\infty-2)\,\rho_t}}
+
+    :math:`\rho_t` is the length of the simple moving average that the
+    exponential average :math:`v_t` approximates. While it is short
+    (:math:`\rho_t \le 5`, the first 5 steps at :math:`\beta_2 = 0.999`) the
+    variance of :math:`1/\sqrt{v_t}` is unbounded and RAdam takes plain momentum
+    steps; afterwards :math:`r_t \to 1` rescales the adaptive step so that its
+    variance matches the one reached at :math:`t \to \infty`. That is a
+    built-in learning-rate warm-up. Epsilon is added *outside* the square root
+    and *before* the bias correction of :math:`v` (to :math:`\sqrt{v_t}`, not to
+    :math:`\sqrt{\hat v_t}`), as ``torch.optim.RAdam`` does; the weight decay is
+    coupled L2 (``decoupled_weight_decay=False``).
+
+    Reference: Liu et al., "On the Variance of the Adaptive Learning Rate and
+    Beyond", ICLR 2020, Algorithm 2.
+    """
+    xp, (t, lr, beta1, beta2, eps) = _check_adam({"theta": theta}, grad, m, v, t, lr, beta1, beta2, eps)
+    weight_decay = check.nonneg("weight_decay", weight_decay)
+    g = grad + weight_decay * theta if weight_decay else grad
+    m, v = _moments(g, m, v, beta1, beta2)
+    m_hat = m / (1.0 - beta1**t)
+    bc2 = 1.0 - beta2**t
+    rho_inf = 2.0 / (1.0 - beta2) - 1.0
+    rho_t = rho_inf - 2.0 * t * beta2**t / bc2
+    if rho_t > 5.0:
+        r = math.sqrt(
+            (rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t)
+        )
+        theta = theta - m_hat * lr * (math.sqrt(bc2) / (xp.sqrt(v) + eps)) * r
+    else:
+        theta = theta - m_hat * lr
+    return theta, m, v
+
+
+SPECS = (RuleSpec("radam", radam_update, init_adam, AdamState, ADAM_VARIANTS, tour_lr=0.3),)
