@@ -39,8 +39,12 @@ import json as _json
 from adaptive_lr import viz as _viz
 _rows = []
 for _w in _viz.instances():
+    _wall = _w.time_redraw(repeats=2)
+    _modes = list(_w.timed_modes)
+    _cpu = _w.time_redraw(repeats=2, clock="cpu")
     _rows.append({"draw": getattr(_w.draw_fn, "__name__", "draw"), "controls": len(_w.controls),
-                  "wall": _w.time_redraw(repeats=2), "cpu": _w.time_redraw(repeats=2, clock="cpu")})
+                  "wall": _wall, "cpu": _cpu,
+                  "in_place": sum(m == "in place" for m in _modes)})
 print("TIMINGS" + _json.dumps(_rows))
 """
 
