@@ -6,16 +6,20 @@ import re
 import time
 
 KERNEL_IDLE = re.compile(r"\|\s*Idle")
-LONG = 180_000  # ms: a loaded 2-core machine starts kernels slowly
+LONG = 120_000  # ms: a loaded 2-core machine starts kernels slowly
+_WORKSPACES = 0
 
 
 def open_from_file_browser(page, lab, *parts: str):
     """Open ``parts[-1]`` by double-clicking through the folders of the file browser."""
-    page.goto(lab.url("lab"))
+    global _WORKSPACES
+    _WORKSPACES += 1  # a fresh workspace: no tab or folder remembered from an earlier page
+    page.goto(lab.url(f"lab/workspaces/w{_WORKSPACES}?reset"))
     page.wait_for_selector(".jp-DirListing-content", timeout=LONG)
+    page.locator(".jp-BreadCrumbs-home").first.click()
     for name in parts:
         item = page.locator(".jp-DirListing-item", has=page.locator(f"text='{name}'"))
-        item.first.wait_for(timeout=LONG)
+        item.first.wait_for(timeout=30_000)
         item.first.dblclick()
         if name != parts[-1]:
             page.wait_for_selector(f".jp-BreadCrumbs >> text={name}", timeout=LONG)
@@ -23,7 +27,7 @@ def open_from_file_browser(page, lab, *parts: str):
 
 
 def wait_kernel_idle(page, timeout=LONG):
-    page.locator(".jp-Notebook").first.wait_for(timeout=timeout)
+    page.locator(".jp-Notebook:visible").first.wait_for(timeout=timeout)
     deadline = time.monotonic() + timeout / 1000
     while time.monotonic() < deadline:
         status = page.locator(".jp-StatusBar-TextItem", has_text="Python 3").all_inner_texts()
@@ -35,7 +39,7 @@ def wait_kernel_idle(page, timeout=LONG):
 
 def cell(page, text: str):
     """The notebook cell whose input contains ``text``."""
-    return page.locator(".jp-Notebook .jp-Cell", has=page.locator(".jp-InputArea", has_text=text)).first
+    return page.locator(".jp-Notebook:visible .jp-Cell", has=page.locator(".jp-InputArea", has_text=text)).first
 
 
 def set_source(page, target, source: str):
@@ -76,7 +80,7 @@ def run_all(page, timeout=LONG):
     page.wait_for_timeout(1000)
     deadline = time.monotonic() + timeout / 1000
     while time.monotonic() < deadline:
-        prompts = page.locator(".jp-Notebook .jp-InputPrompt").all_inner_texts()
+        prompts = page.locator(".jp-Notebook:visible .jp-InputPrompt").all_inner_texts()
         if not any("*" in p for p in prompts):
             status = page.locator(".jp-StatusBar-TextItem", has_text="Python 3").all_inner_texts()
             if any(KERNEL_IDLE.search(s) for s in status):
@@ -87,7 +91,7 @@ def run_all(page, timeout=LONG):
 
 def validate(page, timeout=LONG) -> str:
     """Click the notebook's Validate button; return the text of the result dialog."""
-    page.locator(".validate-button").first.click()
+    page.locator(".validate-button:visible").first.click()
     dialog = page.locator(".jp-Dialog-content")
     dialog.wait_for(timeout=timeout)
     page.wait_for_function(
