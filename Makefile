@@ -29,7 +29,7 @@ demo: $(STAMP)
 	$(PYTHON) -m adaptive_lr.cli demo
 
 test: $(STAMP)
-	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) tests
+	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup tests
 
 # Copy the released exercises to work/ unless a copy is already there.
 student: $(STAMP)
@@ -40,7 +40,8 @@ student: $(STAMP)
 lab: student
 	$(VENV)/bin/jupyter trust course/*.ipynb $(WORK)/adaptive_lr/*.ipynb >/dev/null
 	$(LAB_ENV) $(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
-		--ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/course/notes.md
+		--ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/course/notes.md \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: $(STAMP)
 	$(PYTHON) benchmarks/optimizer_step.py

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
 import nbformat
 
 from adaptive_lr.course import submissions as subs
 from adaptive_lr.grading.mistakes import MISTAKES
 
 from . import ui
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 from .lab import ROOT
 
 SOLUTION = '''def adagrad_update(theta, grad, accum, lr=1e-2, eps=1e-10):

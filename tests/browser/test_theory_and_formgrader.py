@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from . import ui
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 CANVAS_DIGEST = """(el) => {
   const c = el.querySelector('canvas');
