@@ -62,10 +62,19 @@ def _inside(new, old, log) -> bool:
     return nlo >= lo - slack and nhi <= hi + slack and (nhi - nlo) >= 0.5 * (hi - lo)
 
 
-def can_update(live_axes, new_axes) -> bool:
-    """Whether the new drawing differs from the live one only in what :func:`update` changes."""
-    for live, new in zip(live_axes, new_axes):
-        if _static_signature(live) != _static_signature(new):
+def signatures(axes) -> list:
+    """The static signature of each axes (what an in-place update leaves as it is)."""
+    return [_static_signature(ax) for ax in axes]
+
+
+def can_update(live_axes, new_axes, live_signatures=None) -> bool:
+    """Whether the new drawing differs from the live one only in what :func:`update` changes.
+
+    ``live_signatures`` (from :func:`signatures`) saves hashing the live axes' contours again.
+    """
+    live_signatures = live_signatures or signatures(live_axes)
+    for live, new, signature in zip(live_axes, new_axes, live_signatures):
+        if signature != _static_signature(new):
             return False
         if not _inside(new.get_xlim(), live.get_xlim(), live.get_xscale() == "log"):
             return False
@@ -114,12 +123,14 @@ class Blitter:
         self.fig = fig
         self.background = None
         self.axes: list = []
+        self.signatures: list = []
         self._cid = None
         self._canvas = None
 
     def attach(self, axes) -> None:
         """Mark the dynamic artists of ``axes`` animated; the next full draw saves the background."""
         self.axes = list(axes)
+        self.signatures = signatures(self.axes)
         for ax in self.axes:
             for a in dynamic_artists(ax):
                 a.set_animated(True)

@@ -365,7 +365,7 @@ class InteractiveFigure:
         fig, axes = self._scratch_axes()
         self.draw_fn(axes, **self.values)
         new = list(np.atleast_1d(axes).ravel())
-        if len(fig.axes) != len(new) or not _inplace.can_update(main, new):
+        if len(fig.axes) != len(new) or not _inplace.can_update(main, new, self._blitter.signatures):
             return False
         _inplace.update(main, new)
         return True
