@@ -199,6 +199,15 @@ def _as_control(name, spec) -> Control:
     )
 
 
+def _running_loop():
+    import asyncio
+
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 class InteractiveFigure:
     """A matplotlib figure redrawn by ``draw(ax, **values)`` whenever a control moves.
 
@@ -249,6 +258,8 @@ class InteractiveFigure:
         self._canvas = None
         self._status = None
         self._sync = False
+        self._pending: dict = {}
+        self._flush_scheduled = False
         self.last_ms = self.last_cpu_ms = float("nan")
         self.last_mode = ""
         self._png = None
@@ -389,20 +400,37 @@ class InteractiveFigure:
     # -- widgets ---------------------------------------------------------------------------
     def _on_change(self, name):
         def callback(change):
-            try:
-                self.redraw(**{name: change["new"]})
-                if self._status is not None and self._status.value:
-                    self._status.value = ""
-            except Exception as err:  # shown under the controls instead of lost in a log
-                if self._status is not None:
-                    self._status.value = (
-                        f"<pre style='color:#b00'>{type(err).__name__}: {err}\n"
-                        f"{traceback.format_exc(limit=-2)}</pre>"
-                    )
-                else:
-                    raise
+            self._pending[name] = change["new"]
+            widget = change.get("owner")
+            loop = _running_loop()
+            # A value sent by the browser while a slider is dragged: redraw once the kernel has
+            # read the values queued behind it, with the latest of them, instead of once per value
+            # (which falls further behind the slider with every move).
+            if loop is not None and getattr(widget, "_property_lock", None):
+                if not self._flush_scheduled:
+                    self._flush_scheduled = True
+                    loop.call_later(0.005, self._flush)
+                return
+            self._flush()
 
         return callback
+
+    def _flush(self):
+        self._flush_scheduled = False
+        changes, self._pending = self._pending, {}
+        if not changes:
+            return
+        try:
+            self.redraw(**changes)
+            if self._status is not None and self._status.value:
+                self._status.value = ""
+        except Exception as err:  # shown under the controls instead of lost in a log
+            if self._status is None:
+                raise
+            self._status.value = (
+                f"<pre style='color:#b00'>{type(err).__name__}: {err}\n"
+                f"{traceback.format_exc(limit=-2)}</pre>"
+            )
 
     def build_widgets(self):
         """Build (once) the ipywidgets controls and connect them to :meth:`redraw`."""
