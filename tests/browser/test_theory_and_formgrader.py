@@ -42,9 +42,15 @@ def test_theory_notebook_runs_clean_and_a_slider_changes_its_figure(page, lab, a
     page.mouse.up()
     page.wait_for_function(f"(h) => ({CANVAS_DIGEST})(document.querySelectorAll('.jupyter-matplotlib-figure')[0]) !== h",
                            arg=before, timeout=ui.LONG)
-    figure.screenshot(path=artifacts / "theory-2-slider-moved.png")
     after = canvas.evaluate(CANVAS_DIGEST)
     assert after != before
+    for _ in range(60):  # the figure catches up with the slider, then stays
+        page.wait_for_timeout(1000)
+        settled = canvas.evaluate(CANVAS_DIGEST)
+        if settled == after:
+            break
+        after = settled
+    figure.screenshot(path=artifacts / "theory-2-slider-moved.png")
     assert not page.console_errors, page.console_errors
 
 

@@ -460,7 +460,7 @@ class InteractiveFigure:
             return None
         canvas = Canvas(self.fig)
         canvas.header_visible = canvas.footer_visible = canvas.resizable = False
-        canvas.toolbar_visible = "fade-in-fade-out"
+        canvas.toolbar_visible = False  # it covers the y label; the sliders are the controls
         FigureManager(canvas, 0)
         self._canvas = canvas
         self._blitter.attach(self._main_axes())
