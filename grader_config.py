@@ -58,7 +58,11 @@ c.GenerateFeedback.preprocessors = [
     "adaptive_lr.course.feedback.HideHiddenTests",
     "adaptive_lr.course.feedback.ReferenceFigures",  # the reference's figure under each part (d) figure
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    "adaptive_lr.course.offline_html.OfflinePage",
 ]
+# The feedback file and the formgrader's pages render math without internet
+# (MathML instead of MathJax from a CDN) and wrap long output lines.
+c.HTMLExporter.preprocessors = ["adaptive_lr.course.offline_html.OfflinePage"]
 
 # -- Submissions rebuilt on the release (adaptive_lr.course.restore) ------------------
 # Before nbgrader's own sanitizing, RestoreStructure puts the release's cells back

@@ -13,9 +13,18 @@ user waits for; CPU time is this kernel's own cost, which other programs
 competing for the cores do not inflate (the load average is printed for that
 reason).
 
-Budgets: 60 s per notebook, 200 ms per redraw. A figure is over budget when
-its median wall time or its slowest CPU time exceeds 200 ms. Exits 1 when a
-budget is exceeded.
+Budgets: 60 s per notebook; per redraw in the kernel, a median of 50 ms and a
+maximum of 120 ms (what the browser may take from a slider move to the new
+image; the in-place updates of ``viz._inplace`` are meant to fit). A figure is
+over budget when its median wall time exceeds 50 ms or its slowest CPU time
+120 ms. Exits 1 when a budget is exceeded.
+
+``--browser`` measures what a user sees instead: JupyterLab and Chromium
+(``tests/browser/lab.py``) run the notebook (default: 03), and for every figure
+each slider is moved one step at a time, ten times; the time from the input
+event (a key press on the slider handle) to the new image drawn on the
+figure's canvas is measured in the page. Prints the median and maximum per
+figure.
 """
 
 from __future__ import annotations
@@ -32,15 +41,20 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_BUDGET_S = 60.0
-REDRAW_BUDGET_MS = 200.0
+REDRAW_BUDGET_MS = 50.0  # median
+REDRAW_MAX_MS = 120.0
 
 TIMING_CELL = """\
 import json as _json
 from adaptive_lr import viz as _viz
 _rows = []
 for _w in _viz.instances():
+    _wall = _w.time_redraw(repeats=2)
+    _modes = list(_w.timed_modes)
+    _cpu = _w.time_redraw(repeats=2, clock="cpu")
     _rows.append({"draw": getattr(_w.draw_fn, "__name__", "draw"), "controls": len(_w.controls),
-                  "wall": _w.time_redraw(repeats=2), "cpu": _w.time_redraw(repeats=2, clock="cpu")})
+                  "wall": _wall, "cpu": _cpu,
+                  "in_place": sum(m == "in place" for m in _modes)})
 print("TIMINGS" + _json.dumps(_rows))
 """
 
@@ -68,6 +82,11 @@ def run_notebook(path: Path) -> dict:
 
 
 def main(argv: list[str]) -> int:
+    if argv and argv[0] == "--browser":
+        sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+        from browser_latency import main as browser_main
+
+        return browser_main(argv[1:])
     os.environ.setdefault("MPLBACKEND", "Agg")
     paths = [Path(a) for a in argv] or sorted((ROOT / "course").glob("*.ipynb"))
     header = (
@@ -86,19 +105,21 @@ def main(argv: list[str]) -> int:
             wall_med, wall_max = statistics.median(f["wall"]), max(f["wall"])
             cpu_med, cpu_max = statistics.median(f["cpu"]), max(f["cpu"])
             print(
-                f"  {f['draw']:<38} {'':>5} {'':>6} {len(f['wall']):>7} "
+                f"  {f['draw'] + ' (' + str(f.get('in_place', 0)) + ' in place)':<38} {'':>5} {'':>6} {len(f['wall']):>7} "
                 f"{wall_med:>8.0f} {wall_max:>8.0f} {cpu_med:>8.0f} {cpu_max:>8.0f}"
             )
-            if wall_med > REDRAW_BUDGET_MS or cpu_max > REDRAW_BUDGET_MS:
+            if wall_med > REDRAW_BUDGET_MS or cpu_max > REDRAW_MAX_MS:
                 over.append(
                     f"{path.name}: {f['draw']} redraw median wall {wall_med:.0f} ms, "
-                    f"max cpu {cpu_max:.0f} ms (budget {REDRAW_BUDGET_MS:.0f} ms)"
+                    f"max cpu {cpu_max:.0f} ms (budget median {REDRAW_BUDGET_MS:.0f} ms, "
+                    f"max {REDRAW_MAX_MS:.0f} ms)"
                 )
     print()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
         f"times in ms per redraw; budgets {NOTEBOOK_BUDGET_S:.0f} s per notebook, "
-        f"{REDRAW_BUDGET_MS:.0f} ms per redraw; cores {os.cpu_count()}, load average {load:.2f}"
+        f"{REDRAW_BUDGET_MS:.0f} ms median and {REDRAW_MAX_MS:.0f} ms max per redraw; "
+        f"cores {os.cpu_count()}, load average {load:.2f}"
     )
     if load > (os.cpu_count() or 1):
         print(

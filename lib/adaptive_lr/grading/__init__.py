@@ -11,9 +11,13 @@ how the pieces fit and what each one protects against.
 Kernel side (imported in the notebook): ``api``, ``check``, ``guard``,
 ``hidden``, ``integrity``, ``wire``. Referee side: ``referee``, ``cases``,
 ``compare``, ``mistakes``. The kernel side never imports the oracle.
+In IPython, :mod:`.display` makes a failing test show its message first,
+without this package's frames.
 """
 
-from . import check
+from . import check, display
 from .hidden import hidden_number, hidden_test
+
+display.install()
 
 __all__ = ["check", "hidden_number", "hidden_test"]

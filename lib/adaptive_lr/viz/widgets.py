@@ -1,4 +1,4 @@
-"""Widget-driven figures that also render a static figure when no widget frontend exists.
+"""Widget-driven figures that update in place, and render a static figure when no frontend exists.
 
 One call builds both::
 
@@ -7,12 +7,18 @@ One call builds both::
 
     viz.interactive_plot(draw, lr=viz.log_slider(1e-3, 1.0, 0.1), beta1=viz.slider(0.0, 0.99, 0.9))
 
-In JupyterLab the controls appear above the figure and moving one redraws it
-in place. Executed headless (nbclient, nbval, nbconvert, a test), the same
-cell leaves a PNG of the figure at the default values in the notebook's
-outputs: the figure is shown as an ordinary image with a display id, and a
-callback only *updates* that display. Nothing needs to detect whether a
-frontend is present.
+In JupyterLab the controls appear above the figure, which is an ``ipympl``
+widget canvas; sliders send their values while they are dragged. A move
+draws the figure for the new values on scratch axes (cheap: no rendering) and,
+when only lines, titles, legend labels and annotations changed and the data
+fit in the view, gives the live artists the new data (``set_data``,
+``set_text``) and redraws only them over the saved background
+(``viz._inplace``); otherwise the figure is redrawn on its first layout and
+the canvas draws it when the browser is ready (``draw_idle``: moves that come
+faster than frames are merged). Executed headless (nbclient, nbval,
+nbconvert, a test), the same cell leaves a PNG of the figure at the default
+values in the notebook's outputs. Nothing needs to detect whether a frontend
+is present.
 
 The figure is a bare ``matplotlib.figure.Figure`` (not a pyplot figure), so
 the inline backend does not show it a second time, and the figure is rendered
@@ -30,6 +36,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from . import _inplace
 
 _INSTANCES: list = []
 _MAX_INSTANCES = 64
@@ -63,7 +71,7 @@ class Control:
                 max=o["max"],
                 step=o["step"],
                 description=desc,
-                continuous_update=False,
+                continuous_update=True,
                 style=style,
                 layout=layout,
                 readout_format=o.get("fmt", ".3g"),
@@ -75,7 +83,7 @@ class Control:
                 max=o["max"],
                 step=o["step"],
                 description=desc,
-                continuous_update=False,
+                continuous_update=True,
                 style=style,
                 layout=layout,
             )
@@ -87,7 +95,7 @@ class Control:
                 max=np.log10(o["max"]),
                 step=o["step"],
                 description=desc,
-                continuous_update=False,
+                continuous_update=True,
                 style=style,
                 layout=layout,
                 readout_format=".2e",
@@ -191,6 +199,15 @@ def _as_control(name, spec) -> Control:
     )
 
 
+def _running_loop():
+    import asyncio
+
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 class InteractiveFigure:
     """A matplotlib figure redrawn by ``draw(ax, **values)`` whenever a control moves.
 
@@ -221,6 +238,7 @@ class InteractiveFigure:
         figsize=None,
         dpi=90,
     ):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
         self.draw_fn = draw
@@ -230,12 +248,20 @@ class InteractiveFigure:
         if figsize is None:
             figsize = (5.2 * ncols + 0.6, 4.2 * nrows)
         self.fig = Figure(figsize=figsize, dpi=dpi, layout="constrained")
+        FigureCanvasAgg(self.fig)  # replaced by the ipympl canvas when displayed in a kernel
         self.axes = None
         self._layout = None
+        self._scratch = None
+        self._blitter = _inplace.Blitter(self.fig)
         self.widgets: dict = {}
         self._handle = None
+        self._canvas = None
         self._status = None
+        self._sync = False
+        self._pending: dict = {}
+        self._flush_scheduled = False
         self.last_ms = self.last_cpu_ms = float("nan")
+        self.last_mode = ""
         self._png = None
         self.redraw()
         _INSTANCES.append(self)
@@ -243,11 +269,12 @@ class InteractiveFigure:
 
     # -- drawing ---------------------------------------------------------------------------
     def redraw(self, **changes):
-        """Set the given control values, redraw, render, and update the display if shown.
+        """Set the given control values, update the figure, and show it where it is displayed.
 
         Returns the ``Figure``. Unknown names raise ``KeyError``. This is what
         a widget callback runs; calling it directly is how tests and
-        benchmarks move a control without a frontend.
+        benchmarks move a control without a frontend. ``last_mode`` says how:
+        ``"in place"`` (artists updated and blitted) or ``"full"`` (redrawn).
         """
         unknown = set(changes) - set(self.values)
         if unknown:
@@ -259,8 +286,17 @@ class InteractiveFigure:
         gc.disable()
         try:
             start, cpu_start = time.perf_counter(), time.process_time()
-            if self._layout is None or not self._redraw_in_place():
-                self._redraw_with_layout()
+            if self._layout is not None and self._update_in_place():
+                self.last_mode = "in place"
+                if not self._blitter.blit():
+                    self._draw_canvas()
+            else:
+                if self._layout is None or not self._redraw_in_place():
+                    self._redraw_with_layout()
+                self._blitter.attach(self._main_axes())
+                self.last_mode = "full"
+                self._draw_canvas()
+            self._png = None
             if self._handle is not None:
                 self._handle.update(self._image())
             self.last_ms = 1e3 * (time.perf_counter() - start)
@@ -270,14 +306,26 @@ class InteractiveFigure:
                 gc.enable()
         return self.fig
 
+    def _main_axes(self) -> list:
+        return list(np.atleast_1d(self.axes).ravel())
+
+    def _draw_canvas(self):
+        """Render now (no widget canvas, or a benchmark), or when the browser asks (ipympl)."""
+        if self._canvas is not None and not self._sync:
+            self._canvas.draw_idle()
+        else:
+            self.fig.canvas.draw()
+
     def _redraw_with_layout(self):
         """Draw on a fresh figure, let constrained layout place everything, remember the places."""
         self.fig.clear()
         self.fig.set_layout_engine("constrained")
         self.axes = self.fig.subplots(self.nrows, self.ncols, squeeze=True)
         self.draw_fn(self.axes, **self.values)
-        self._png = self._render()  # rendering runs the layout
+        self.fig.draw_without_rendering()  # runs the layout
         self._layout = [ax.get_position().frozen() for ax in self.fig.axes]
+        self.fig.set_layout_engine(None)  # not "none": a placeholder engine makes savefig draw twice
+        self._scratch = None
 
     def _redraw_in_place(self) -> bool:
         """Redraw on the same axes at the positions the first layout found.
@@ -288,13 +336,11 @@ class InteractiveFigure:
         and re-created by ``draw``; if the number of axes changes, returns False
         and the caller lays the figure out afresh.
         """
-        main = list(np.atleast_1d(self.axes).ravel())
+        main = self._main_axes()
         for ax in list(self.fig.axes):
             if not any(ax is m for m in main):
                 self.fig.delaxes(ax)
-        self.fig.set_layout_engine(
-            None
-        )  # not "none": a placeholder engine makes savefig draw twice
+        self.fig.set_layout_engine(None)
         for ax in main:
             ax.clear()
         self.draw_fn(self.axes, **self.values)
@@ -302,7 +348,37 @@ class InteractiveFigure:
             return False
         for ax, pos in zip(self.fig.axes, self._layout):
             ax.set_position(pos)
-        self._png = self._render()
+        return True
+
+    def _scratch_axes(self):
+        """Axes of an unrendered copy of the layout, for drawing the new values on."""
+        from matplotlib.figure import Figure
+
+        if self._scratch is None:
+            fig = Figure(figsize=self.fig.get_size_inches(), dpi=self.dpi)
+            axes = fig.subplots(self.nrows, self.ncols, squeeze=True)
+            for ax, pos in zip(np.atleast_1d(axes).ravel(), self._layout):
+                ax.set_position(pos)
+            self._scratch = (fig, axes)
+        fig, axes = self._scratch
+        for ax in list(fig.axes):
+            if not any(ax is a for a in np.atleast_1d(axes).ravel()):
+                fig.delaxes(ax)
+        for ax in np.atleast_1d(axes).ravel():
+            ax.clear()
+        return fig, axes
+
+    def _update_in_place(self) -> bool:
+        """Draw the new values on scratch axes; if only dynamic artists differ, copy them over."""
+        main = self._main_axes()
+        if len(self.fig.axes) != len(main):
+            return False  # colour bars: redrawn with their image
+        fig, axes = self._scratch_axes()
+        self.draw_fn(axes, **self.values)
+        new = list(np.atleast_1d(axes).ravel())
+        if len(fig.axes) != len(new) or not _inplace.can_update(main, new, self._blitter.signatures):
+            return False
+        _inplace.update(main, new)
         return True
 
     def _render(self) -> bytes:
@@ -312,30 +388,49 @@ class InteractiveFigure:
 
     def png(self) -> bytes:
         """The PNG bytes of the figure as last drawn."""
+        if self._png is None:
+            self._png = self._render()
         return self._png
 
     def _image(self):
         from IPython.display import Image
 
-        return Image(data=self._png, format="png")
+        return Image(data=self.png(), format="png")
 
     # -- widgets ---------------------------------------------------------------------------
     def _on_change(self, name):
         def callback(change):
-            try:
-                self.redraw(**{name: change["new"]})
-                if self._status is not None:
-                    self._status.value = ""
-            except Exception as err:  # shown under the controls instead of lost in a log
-                if self._status is not None:
-                    self._status.value = (
-                        f"<pre style='color:#b00'>{type(err).__name__}: {err}\n"
-                        f"{traceback.format_exc(limit=-2)}</pre>"
-                    )
-                else:
-                    raise
+            self._pending[name] = change["new"]
+            widget = change.get("owner")
+            loop = _running_loop()
+            # A value sent by the browser while a slider is dragged: redraw once the kernel has
+            # read the values queued behind it, with the latest of them, instead of once per value
+            # (which falls further behind the slider with every move).
+            if loop is not None and getattr(widget, "_property_lock", None):
+                if not self._flush_scheduled:
+                    self._flush_scheduled = True
+                    loop.call_later(0.005, self._flush)
+                return
+            self._flush()
 
         return callback
+
+    def _flush(self):
+        self._flush_scheduled = False
+        changes, self._pending = self._pending, {}
+        if not changes:
+            return
+        try:
+            self.redraw(**changes)
+            if self._status is not None and self._status.value:
+                self._status.value = ""
+        except Exception as err:  # shown under the controls instead of lost in a log
+            if self._status is None:
+                raise
+            self._status.value = (
+                f"<pre style='color:#b00'>{type(err).__name__}: {err}\n"
+                f"{traceback.format_exc(limit=-2)}</pre>"
+            )
 
     def build_widgets(self):
         """Build (once) the ipywidgets controls and connect them to :meth:`redraw`."""
@@ -351,6 +446,26 @@ class InteractiveFigure:
         self._status = w.HTML("")
         return self.widgets
 
+    def _widget_canvas(self):
+        """The ipympl canvas of the figure (made once), or None outside a kernel or without ipympl."""
+        if self._canvas is not None:
+            return self._canvas
+        try:
+            from IPython import get_ipython
+
+            if getattr(get_ipython(), "kernel", None) is None:
+                return None
+            from ipympl.backend_nbagg import Canvas, FigureManager
+        except ImportError:
+            return None
+        canvas = Canvas(self.fig)
+        canvas.header_visible = canvas.footer_visible = canvas.resizable = False
+        canvas.toolbar_visible = False  # it covers the y label; the sliders are the controls
+        FigureManager(canvas, 0)
+        self._canvas = canvas
+        self._blitter.attach(self._main_axes())
+        return canvas
+
     def _ipython_display_(self):
         from IPython.display import display
 
@@ -362,7 +477,11 @@ class InteractiveFigure:
                 list(self.widgets.values()), layout=w.Layout(display="flex", flex_flow="row wrap")
             )
             display(w.VBox([box, self._status]))
-        self._handle = display(self._image(), display_id=True)
+        canvas = self._widget_canvas()
+        if canvas is not None:
+            display(canvas)  # its static form (nbconvert, nbval) is the PNG of the figure
+        else:
+            self._handle = display(self._image(), display_id=True)
 
     def show(self):
         """Display the controls and the figure (what ending a cell with this object does)."""
@@ -380,19 +499,28 @@ class InteractiveFigure:
             raise ValueError(f"clock must be 'wall' or 'cpu', got {clock!r}")
         attr = "last_ms" if clock == "wall" else "last_cpu_ms"
         times = []
+        self.timed_modes = []
+        self._sync = True  # a full redraw renders now, as the browser would make it do
+        try:
+            self._time_moves(repeats, attr, times)
+        finally:
+            self._sync = False
+        return times
+
+    def _time_moves(self, repeats, attr, times):
         controls = self.controls or {None: None}
         for _ in range(repeats):
             for name, control in controls.items():
                 if name is None:
                     self.redraw()
                     times.append(getattr(self, attr))
+                    self.timed_modes.append(self.last_mode)
                     continue
                 original = self.values[name]
-                self.redraw(**{name: control.alternative()})
-                times.append(getattr(self, attr))
-                self.redraw(**{name: original})
-                times.append(getattr(self, attr))
-        return times
+                for value in (control.alternative(), original):
+                    self.redraw(**{name: value})
+                    times.append(getattr(self, attr))
+                    self.timed_modes.append(self.last_mode)
 
     def __repr__(self):
         values = ", ".join(f"{k}={v!r}" for k, v in self.values.items())

@@ -1,0 +1,110 @@
+"""Slider-to-figure latency in Chromium: ``python benchmarks/notebooks.py --browser [notebook ...]``.
+
+For each theory notebook given (default ``course/03_algorithms.ipynb``):
+JupyterLab on a scratch copy of ``course/`` (``tests/browser/lab.py``), Run
+All in Chromium, then for every interactive figure and each of its sliders,
+ten moves of one step (five right, five left), one at a time. In the page, a
+move is a key press on the slider's handle; its latency is the time from that
+input event to the first new image drawn on the figure's canvas (ipympl draws
+every frame it receives with ``drawImage``, which the page wraps to note the
+time). Prints the median and maximum per figure; the machine's load average
+is printed too, as other programs competing for the cores slow everything.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.browser import lab as _lab  # noqa: E402
+from tests.browser import ui  # noqa: E402
+
+HOOK = """
+window.__draws = [];
+const _drawImage = CanvasRenderingContext2D.prototype.drawImage;
+CanvasRenderingContext2D.prototype.drawImage = function (...args) {
+  window.__draws.push({canvas: this.canvas, t: performance.now()});
+  return _drawImage.apply(this, args);
+};
+"""
+
+MOVE = """async ([handle, key, timeout]) => {
+  const figure = handle.closest('.jp-Cell').querySelector('.jupyter-matplotlib-figure canvas');
+  const start = performance.now();
+  const seen = window.__draws.length;
+  handle.dispatchEvent(new KeyboardEvent('keydown', {key, bubbles: true}));
+  while (performance.now() - start < timeout) {
+    const hit = window.__draws.slice(seen).find(d => d.canvas === figure && d.t >= start);
+    if (hit) return hit.t - start;
+    await new Promise(r => requestAnimationFrame(r));
+  }
+  return null;
+}"""
+
+
+def measure(page, moves_per_slider=10, timeout_ms=5000):
+    """``{figure name: [ms per move]}`` for every interactive figure of the open notebook."""
+    results = {}
+    cells = page.locator(".jp-Notebook:visible .jp-Cell", has=page.locator(".jupyter-matplotlib-figure"))
+    for i in range(cells.count()):
+        cell = cells.nth(i)
+        source = cell.locator(".jp-InputArea").inner_text()
+        found = re.search(r"interactive_plot\((\w+)", source) or re.search(r"def (\w+)\(ax", source)
+        name = found.group(1) if found else f"figure {i + 1}"
+        handles = cell.locator(".widget-slider .noUi-handle")
+        times = []
+        for k in range(handles.count()):
+            handle = handles.nth(k)
+            handle.scroll_into_view_if_needed()
+            for j in range(moves_per_slider):
+                key = "ArrowRight" if j < moves_per_slider // 2 else "ArrowLeft"
+                ms = page.evaluate(MOVE, [handle.element_handle(), key, timeout_ms])
+                times.append(ms if ms is not None else float(timeout_ms))
+                page.wait_for_timeout(100)  # let the kernel settle before the next move
+        results[name] = times
+    return results
+
+
+def main(argv: list[str]) -> int:
+    missing = _lab.browser_missing()
+    if missing:
+        print(f"browser benchmark skipped: {missing}")
+        return 0
+    names = [Path(a).name for a in argv] or ["03_algorithms.ipynb"]
+    with tempfile.TemporaryDirectory() as tmp:
+        root, home = Path(tmp) / "root", Path(tmp) / "home"
+        root.mkdir()
+        home.mkdir()
+        shutil.copytree(ROOT / "course", root / "course")
+        server = _lab.Lab(root, home).start()
+        try:
+            with _lab.chromium(home / "profile") as context:
+                page = context.new_page()
+                page.add_init_script(HOOK)
+                print(f"{'notebook / figure':<40} {'moves':>5} {'median ms':>9} {'max ms':>7} {'timeouts':>8}")
+                for name in names:
+                    ui.open_from_file_browser(page, server, "course", name)
+                    ui.run_all(page)
+                    print(name)
+                    for figure, times in measure(page).items():
+                        late = sum(t >= 5000 for t in times)
+                        print(f"  {figure:<38} {len(times):>5} {statistics.median(times):>9.0f} "
+                              f"{max(times):>7.0f} {late:>8}")
+        finally:
+            server.stop()
+    load = os.getloadavg()[0]
+    print(f"\nlatency from the key press on a slider to the new image on the figure's canvas; "
+          f"cores {os.cpu_count()}, load average {load:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
