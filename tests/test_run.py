@@ -368,14 +368,30 @@ def test_sgd_trajectory_is_the_gradient_descent_recursion(lr, kappa, steps):
 
 
 def test_a_thousand_steps_on_a_2d_quadratic_are_fast():
-    """1000 Adam steps on a 2-D quadratic take well under 100 ms (best of 3; 250 ms allowed on a busy machine)."""
+    """run's per-step overhead stays a small multiple of the bare update loop it wraps.
+
+    Both are timed in CPU time of this process and compared with each other, so a
+    busy or slow machine scales both alike: a wall-clock bound fails on a shared CI
+    runner whatever the code does. The recorded diagnostics cost about 3 bare loops.
+    """
     q = Quadratic.two_d()
     run("adam", q, 10, lr=0.1)  # warm up imports and caches
-    best = min(_timed(lambda: run("adam", q, 1000, lr=0.1)) for _ in range(3))
-    assert best < 0.25, f"1000 steps took {best * 1e3:.0f} ms; the per-step overhead has grown"
+
+    def bare_loop():
+        theta = q.init_params(0)
+        m, v = optim.init_adam(theta)
+        for t in range(1, 1001):
+            theta, m, v = optim.adam_update(theta, q.grad(theta, t), m, v, t, lr=0.1)
+
+    best = min(_cpu_time(lambda: run("adam", q, 1000, lr=0.1)) for _ in range(3))
+    bare = min(_cpu_time(bare_loop) for _ in range(3))
+    assert best < 8.0 * bare, (
+        f"1000 steps of run took {best * 1e3:.0f} ms of CPU, {best / bare:.1f} times the bare "
+        f"loop of adam_update ({bare * 1e3:.0f} ms); the per-step overhead has grown"
+    )
 
 
-def _timed(fn):
-    start = time.perf_counter()
+def _cpu_time(fn):
+    start = time.process_time()
     fn()
-    return time.perf_counter() - start
+    return time.process_time() - start

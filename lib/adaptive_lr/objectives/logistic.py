@@ -176,25 +176,52 @@ class LogisticRegression(_Regression):
             self._minimizer_cache = self._newton()
         return self._minimizer_cache.copy()
 
-    def _newton(self, tol=1e-12, max_iter=100):
-        # Damped Newton with backtracking: plain Newton can overshoot from zero
-        # when l2 is small and the data nearly separable.
+    def _newton(self, max_iter=100):
+        r"""Newton's method on :math:`\nabla L = 0`, damped by backtracking on :math:`\|\nabla L\|`.
+
+        The merit is :math:`\phi(\theta) = \tfrac12\|\nabla L(\theta)\|^2`, not the
+        loss: near the minimizer the loss decrease a step promises (about
+        :math:`\|\nabla L\|^2`) falls below the loss's own rounding (about
+        :math:`\epsilon\,|L|`), so an Armijo test on loss values would accept or
+        reject steps by rounding noise and stall with :math:`\|\nabla L\|` near
+        :math:`10^{-10}`. The gradient norm keeps its relative accuracy down to
+        :math:`\epsilon` times the gradient's own scale. The Newton step
+        :math:`s = H^{-1} \nabla L` is a descent direction of :math:`\phi`
+        (:math:`\phi'(0) = -\|\nabla L\|^2` along :math:`-s`), and since
+        :math:`H \succeq \lambda I` the only stationary point of :math:`\phi` is
+        the minimizer, so the damped iteration converges from zero, where plain
+        Newton can overshoot on nearly separable data with a small ``l2``.
+
+        It stops when no step length down to :math:`2^{-30}` reduces the
+        gradient norm (the rounding floor: the current point is kept, never a
+        rejected candidate) or when the accepted step no longer moves
+        :math:`\theta` by more than :math:`\epsilon\|\theta\|_\infty`.
+        """
+        eps = np.finfo(np.float64).eps
         theta = np.zeros(self._shapes[0])
-        value = self._value(theta)
+        g = self._full_grad(theta)
         for _ in range(max_iter):
-            g = self._full_grad(theta)
-            if np.linalg.norm(g) <= tol * max(1.0, abs(value)):
+            if not np.any(g):
                 break
             step = np.linalg.solve(self.hessian(theta), g)
-            alpha = 1.0
-            while alpha > 1e-10:
-                candidate = theta - alpha * step
-                new_value = self._value(candidate)
-                if new_value <= value - 0.25 * alpha * (g @ step):
-                    break
-                alpha *= 0.5
-            theta, value = candidate, new_value
+            accepted = self._backtrack(theta, g, step)
+            if accepted is None:
+                break
+            alpha, theta, g = accepted
+            if alpha * np.abs(step).max() <= eps * np.abs(theta).max():
+                break
         return theta
+
+    def _backtrack(self, theta, g, step):
+        # Armijo on phi = |g|^2 / 2 with c = 1/4: phi(alpha) <= (1 - alpha/2) phi(0).
+        g_sq, alpha = g @ g, 1.0
+        while alpha >= 2.0**-30:
+            candidate = theta - alpha * step
+            g_new = self._full_grad(candidate)
+            if g_new @ g_new <= (1.0 - 0.5 * alpha) * g_sq:
+                return alpha, candidate, g_new
+            alpha *= 0.5
+        return None
 
 
 class SoftmaxRegression(_Regression):
