@@ -60,7 +60,11 @@ class Course:
     def __init__(self, root, repo=None, db_url=None):
         self.root = Path(root).resolve()
         self.repo = Path(repo).resolve() if repo else repo_root()
-        self.db_url = db_url or f"sqlite:///{self.root / 'gradebook.db'}"
+        self.db_url = (
+            db_url
+            or os.environ.get("ADAPTIVE_LR_GRADEBOOK_URL")
+            or f"sqlite:///{self.root / 'gradebook.db'}"
+        )
         self.log_path = self.root / "nbgrader.log"
 
     # -- layout ---------------------------------------------------------------------
@@ -102,7 +106,7 @@ class Course:
         lib = str(self.repo / "lib")
         env["PYTHONPATH"] = lib + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         env.pop("ADAPTIVE_LR_COURSE_ROOT", None)
-        env.pop("ADAPTIVE_LR_GRADEBOOK_URL", None)
+        env["ADAPTIVE_LR_GRADEBOOK_URL"] = self.db_url  # grader_config.py reads it
         # nbgrader runs `alembic` (the gradebook's migrations) from PATH: use this environment's.
         env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
         env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")

@@ -123,6 +123,19 @@ class GradingRecord:
     def max_score(self, exercise: int | None = None) -> float:
         return sum(c.max_points for c in self.cells if exercise is None or c.exercise == exercise)
 
+    @property
+    def scores(self) -> dict:
+        """exercise -> autograded points (the report's columns)."""
+        return {e: self.score(e) for e in range(1, 11)}
+
+    @property
+    def auto(self) -> float:
+        return self.score()
+
+    @property
+    def auto_max(self) -> float:
+        return self.max_score()
+
     def lost_cells(self) -> list[CellResult]:
         return [c for c in self.cells if c.lost > 1e-9]
 
@@ -175,6 +188,12 @@ def _lost_points(r: GradingRecord) -> str:
     if not lost:
         return ""
     total = sum(c.lost for c in lost)
+    if len(lost) > 8:  # a blank or broken notebook: by exercise, not 36 cells
+        by_ex: dict = {}
+        for c in lost:
+            by_ex[c.exercise] = by_ex.get(c.exercise, 0.0) + c.lost
+        shown = ", ".join(f"exercise {e} -{v:g}" for e, v in sorted(by_ex.items()))
+        return f"lost {total:g} of {r.max_score():g} points in {len(lost)} test cells: {shown}"
     parts = []
     for c in lost:
         part = f"{c.grade_id} -{c.lost:g}"

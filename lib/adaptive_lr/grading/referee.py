@@ -216,6 +216,7 @@ def judge(name: str, seed: int, results: list) -> dict:
                 "adaptive_lr.optim (or running a copy of its code) from your solution scores 0 "
                 "on this test."
             ),
+            "oracle": used[:3],
         }
     if len(results) != n:
         return {"passed": False, "message": f"{name}: the hidden test ran {len(results)} of {n} cases."}
