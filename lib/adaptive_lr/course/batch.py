@@ -136,7 +136,7 @@ def _run_local(common, tasks, workers, on_done) -> None:
 def _run_dask(common, tasks, scheduler, on_done) -> None:
     from distributed import Client, as_completed as dask_completed
 
-    with Client(scheduler, set_as_default=False) as client:
+    with Client(scheduler) as client:  # as_completed looks the client up as the default
         shared = client.scatter(common, broadcast=True)
         futures = [
             client.submit(grade_submission, shared, t, key=f"grade-{t.student}-{t.key[:12]}",
