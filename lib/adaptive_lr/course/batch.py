@@ -75,13 +75,13 @@ def _secrets(course: Course) -> tuple:
 
 def prepare(course: Course) -> Common:
     """Everything each submission is graded with, checked and read once for the batch."""
+    checks = hidden_checks(nbformat.read(course.source_notebook, as_version=4))
     if not transfer.has_assignment(course.db_url, ASSIGNMENT):
         raise NotReady(
             f"the gradebook {course.db_url} does not hold the assignment {ASSIGNMENT!r} yet: run "
             f"`nbgrader generate_assignment` in {course.root} first (it records the assignment "
             "and its tests in the gradebook), then grade again"
         )
-    checks = hidden_checks(nbformat.read(course.source_notebook, as_version=4))
     files = {f"source/{ASSIGNMENT}/{k}": v for k, v in read_tree(course.source_notebook.parent).items()}
     if not course.release_notebook.is_file():
         raise NotReady(f"{course.release_notebook} is missing: run `nbgrader generate_assignment` first")

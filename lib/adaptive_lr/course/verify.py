@@ -171,6 +171,16 @@ def checks_to_json(checks: dict) -> str:
 # Runs in the re-check kernel: call the student's function on each case, send back data.
 _RUNNER = (
     """
+# The re-check needs the student's definitions, not their plots: figures are
+# built on a backend that never renders them (no PNG is drawn or sent).
+try:
+    import matplotlib as __adaptive_lr_mpl__
+    __adaptive_lr_mpl__.use("Agg", force=True)
+    del __adaptive_lr_mpl__
+except Exception:
+    pass
+
+
 def __adaptive_lr_recheck__(payload, kind, name):
     import base64, copy
     from adaptive_lr.grading import wire
