@@ -11,7 +11,10 @@ the same command run again grades only what was not finished.
 from __future__ import annotations
 
 import csv
+import fcntl
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,7 +25,7 @@ import pytest
 from adaptive_lr.course import batch, resume
 from adaptive_lr.course import submissions as subs
 from adaptive_lr.course.pipeline import Course, repo_root
-from adaptive_lr.course.record import Status
+from adaptive_lr.course.record import GradingRecord, Status
 from adaptive_lr.grading.mistakes import MISTAKES
 
 from . import postgres
@@ -70,57 +73,80 @@ def _kill_after_first_record(course, env):
     return sorted(p.stem for p in store.folder.glob("*.json"))
 
 
-@pytest.fixture(scope="module")
+def _build(root) -> dict:
+    """Grade, kill and resume; everything the tests read, as JSON (shared by xdist workers)."""
+    with postgres.server() as url:
+        course = Course(root / "course", repo_root(), db_url=url).create()
+        course.generate_release()
+        solved = subs.solution(subs.read(course.source_notebook), subs.read(course.release_notebook))
+        mistake = next(m for m in MISTAKES if m.key == MISTAKE)
+        course.submit("solution", solved)
+        course.submit("mistake", subs.with_mistake(solved, mistake))
+        course.submit("cheat-calls-oracle", subs.with_cheat(solved, subs.CHEATS[0]))
+        wrong = course.root / "submitted" / "wrong-name" / "adaptive_lr"
+        wrong.mkdir(parents=True)
+        (wrong / "Exercises.ipynb").write_text("{}")
+        before = batch.checksums(course.root / "submitted")
+        records, lines = _dask_grade(course)
+        report = {r["student"]: r for r in csv.DictReader(open(course.root / batch.REPORT_NAME))}
+        grades = _count(url, "select s.student_id, count(*), count(distinct g.cell_id), "
+                             "sum(g.auto_score) from grade g join submitted_notebook n on "
+                             "g.notebook_id = n.id join submitted_assignment s on "
+                             "n.assignment_id = s.id group by s.student_id")
+        submissions = _count(url, "select student_id, count(*) from submitted_assignment "
+                                  "group by student_id")
+        cells = _count(url, "select (select count(*) from grade_cells) + "
+                            "(select count(*) from task_cells)")[0][0]
+        # Kill and resume: forget what was graded, SIGKILL after one student, run again.
+        for p in resume.RecordStore(course.root).folder.glob("*.json"):
+            p.unlink()
+        env = dict(os.environ, PYTHONPATH=str(repo_root() / "lib"))
+        finished = _kill_after_first_record(course, env)
+        again_lines, third_lines = [], []
+        again = batch.grade(course, say=again_lines.append, workers=2)
+        batch.grade(course, say=third_lines.append, workers=2)
+        return {
+            "root": str(course.root), "records": {r.student: r.to_json() for r in records},
+            "lines": lines, "report": report, "before": before,
+            "grades": {s: rest for s, *rest in grades}, "submissions": dict(submissions),
+            "cells": cells, "finished": finished,
+            "again": {r.student: r.to_json() for r in again},
+            "again_lines": again_lines, "third_lines": third_lines,
+            "after": batch.checksums(course.root / "submitted"),
+            "submissions_after": dict(_count(url, "select student_id, count(*) from "
+                                                  "submitted_assignment group by student_id")),
+            "grade_rows_after": _count(url, "select count(*) from grade")[0][0],
+        }
+
+
+@pytest.fixture(scope="session")
 def scale(tmp_path_factory):
+    """Built once per run, also under pytest-xdist: workers share it through a lock file."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    root = base / "adaptive-lr-scale"
     saved = {k: os.environ.get(k) for k in ("ADAPTIVE_LR_SANDBOX_USER", "ADAPTIVE_LR_CELL_TIMEOUT")}
-    os.environ["ADAPTIVE_LR_SANDBOX_USER"] = USER
-    os.environ["ADAPTIVE_LR_CELL_TIMEOUT"] = "20"
-    try:
-        with postgres.server() as url:
-            course = Course(tmp_path_factory.mktemp("scale") / "course", repo_root(), db_url=url).create()
-            course.generate_release()
-            solved = subs.solution(subs.read(course.source_notebook), subs.read(course.release_notebook))
-            mistake = next(m for m in MISTAKES if m.key == MISTAKE)
-            course.submit("solution", solved)
-            course.submit("mistake", subs.with_mistake(solved, mistake))
-            course.submit("cheat-calls-oracle", subs.with_cheat(solved, subs.CHEATS[0]))
-            wrong = course.root / "submitted" / "wrong-name" / "adaptive_lr"
-            wrong.mkdir(parents=True)
-            (wrong / "Exercises.ipynb").write_text("{}")
-            before = batch.checksums(course.root / "submitted")
-            records, lines = _dask_grade(course)
-            report = {r["student"]: r for r in csv.DictReader(open(course.root / batch.REPORT_NAME))}
-            grades = _count(url, "select s.student_id, count(*), count(distinct g.cell_id), "
-                                 "sum(g.auto_score) from grade g join submitted_notebook n on "
-                                 "g.notebook_id = n.id join submitted_assignment s on "
-                                 "n.assignment_id = s.id group by s.student_id")
-            submissions = _count(url, "select student_id, count(*) from submitted_assignment "
-                                      "group by student_id")
-            cells = _count(url, "select (select count(*) from grade_cells) + (select count(*) from task_cells)")[0][0]
-            # Kill and resume: forget what was graded, SIGKILL after one student, run again.
-            resume_dir = resume.RecordStore(course.root).folder
-            for p in resume_dir.glob("*.json"):
-                p.unlink()
-            env = dict(os.environ, PYTHONPATH=str(repo_root() / "lib"))
-            finished = _kill_after_first_record(course, env)
-            again_lines = []
-            again = batch.grade(course, say=again_lines.append, workers=2)
-            third_lines = []
-            batch.grade(course, say=third_lines.append, workers=2)
-            yield {
-                "course": course, "url": url, "records": {r.student: r for r in records},
-                "lines": lines, "report": report, "before": before,
-                "grades": {s: rest for s, *rest in grades}, "submissions": dict(submissions),
-                "cells": cells, "finished": finished, "again": {r.student: r for r in again},
-                "again_lines": again_lines, "third_lines": third_lines,
-                "after": batch.checksums(course.root / "submitted"),
-                "submissions_after": dict(_count(url, "select student_id, count(*) from "
-                                                      "submitted_assignment group by student_id")),
-                "grade_rows_after": _count(url, "select count(*) from grade")[0][0],
-            }
-    finally:
-        for k, v in saved.items():
-            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    with open(base / "adaptive-lr-scale.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            done = root / "manifest.json"
+            if not done.exists():
+                if root.exists():
+                    shutil.rmtree(root)
+                root.mkdir(parents=True)
+                os.environ["ADAPTIVE_LR_SANDBOX_USER"] = USER
+                os.environ["ADAPTIVE_LR_CELL_TIMEOUT"] = "20"
+                done.write_text(json.dumps(_build(root)))
+            data = json.loads(done.read_text())
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            for k, v in saved.items():
+                os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    for name in ("records", "again"):
+        data[name] = {s: GradingRecord.from_json(t) for s, t in data[name].items()}
+    data["course"] = Course(data["root"], repo_root())
+    return data
 
 
 def test_dask_batch_scores_and_statuses(scale):

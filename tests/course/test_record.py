@@ -111,3 +111,4 @@ def test_json_round_trip_keeps_types():
     )
     back = GradingRecord.from_json(r.to_json())
     assert back == r and back.run_status is Status.TIMEOUT and isinstance(back.cells[0], CellResult)
+

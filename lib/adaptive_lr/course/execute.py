@@ -69,6 +69,24 @@ def course_secrets(config) -> list[str]:
     return [p for p in paths if os.path.exists(p)]
 
 
+MAX_USER_NAME = 32  # useradd refuses longer names
+
+
+def account_name(base: str, i: int) -> str:
+    """The ``i``-th grading account of ``base``: ``base``, ``base-1``, ... within 32 characters.
+
+    A name that would be too long keeps a prefix of ``base`` and a short hash of
+    all of it, so that two long bases never share accounts.
+    """
+    import hashlib
+
+    suffix = f"-{i}" if i else ""
+    if len(base) + len(suffix) <= MAX_USER_NAME:
+        return base + suffix
+    tag = hashlib.sha256(base.encode()).hexdigest()[:6]
+    return f"{base[: MAX_USER_NAME - len(suffix) - 7]}-{tag}{suffix}"
+
+
 def claim_account(base: str) -> str:
     """Claim a grading account no other grading process is using: ``base``, ``base-1``, ...
 
@@ -83,7 +101,7 @@ def claim_account(base: str) -> str:
     folder = os.path.join(tempfile.gettempdir(), "adaptive-lr-sandbox", "accounts")
     os.makedirs(folder, exist_ok=True)
     for i in range(64):
-        name = base if i == 0 else f"{base}-{i}"
+        name = account_name(base, i)
         fd = os.open(os.path.join(folder, f"{name}.lock"), os.O_CREAT | os.O_RDWR, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
