@@ -28,7 +28,10 @@ COURSE_ROOT = Path(os.environ.get("ADAPTIVE_LR_COURSE_ROOT") or Path(__file__).r
 
 c.CourseDirectory.course_id = "adaptive-lr"
 c.CourseDirectory.root = str(COURSE_ROOT)
-c.CourseDirectory.db_url = os.environ.get("ADAPTIVE_LR_GRADEBOOK_URL") or f"sqlite:///{COURSE_ROOT / 'gradebook.db'}"
+_DB_URL = os.environ.get("ADAPTIVE_LR_GRADEBOOK_URL") or f"sqlite:///{COURSE_ROOT / 'gradebook.db'}"
+if _DB_URL.startswith("postgresql://"):  # the installed driver is psycopg 3, not SQLAlchemy's default
+    _DB_URL = "postgresql+psycopg://" + _DB_URL[len("postgresql://") :]
+c.CourseDirectory.db_url = _DB_URL
 # The one assignment: `nbgrader generate_assignment`, `autograde` and
 # `generate_feedback` then take no assignment argument (nbgrader refuses both).
 c.CourseDirectory.assignment_id = ASSIGNMENT

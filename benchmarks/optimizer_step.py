@@ -7,8 +7,8 @@
 
 For each rule and size (float32) it times, in the same run:
 
-* ``readable``: the oracle's array-API form (the fast path switched off);
-* ``oracle``: the public function, which takes the NumPy fast path when there is one;
+* ``readable``: the oracle's array-API form (what a plain call runs);
+* ``oracle``: the same function with ``fast=True``, the NumPy fast path;
 * torch.optim's single-tensor (``foreach=False``) and ``foreach=True`` steps, and
   the fused CPU kernel (``fused=True``) where torch has one;
 * ``np.copyto`` on an array of the parameters' size, the bandwidth yardstick.
@@ -44,7 +44,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 from adaptive_lr.optim import (
     SPECS,
-    _fast,
     adafactor_update,
     adagrad_update,
     adam_update,
@@ -191,7 +190,7 @@ def _from_spec(name: str, hp: dict, traffic: int, note: str, torch_make, fused=F
         traffic_note=note,
         matrix=SPECS[name].matrix_only,
         init=lambda th, g: (th, opt.init(th)),
-        step=lambda s, g, t: opt.step(s[0], g, s[1], t),
+        step=lambda s, g, t, fast=False: opt.step(s[0], g, s[1], t),  # no fast path: fast is moot
         torch_make=torch_make,
         fused=fused,
         fast_path=False,
@@ -223,7 +222,7 @@ RULES = {
         traffic_note="read theta, g, m, v; write theta, m, v",
         matrix=False,
         init=lambda th, g: (th, np.zeros_like(th), np.zeros_like(th)),
-        step=lambda s, g, t: adam_update(s[0], g, s[1], s[2], t, **ADAM),
+        step=lambda s, g, t, fast=True: adam_update(s[0], g, s[1], s[2], t, **ADAM, fast=fast),
         torch_make=_torch_optim("Adam", _ADAM_TORCH),
         fused=True,
     ),
@@ -233,7 +232,7 @@ RULES = {
         traffic_note="read theta, g, m, v; write theta, m, v",
         matrix=False,
         init=lambda th, g: (th, np.zeros_like(th), np.zeros_like(th)),
-        step=lambda s, g, t: adamw_update(s[0], g, s[1], s[2], t, **ADAMW),
+        step=lambda s, g, t, fast=True: adamw_update(s[0], g, s[1], s[2], t, **ADAMW, fast=fast),
         torch_make=_torch_optim("AdamW", {**_ADAM_TORCH, "weight_decay": ADAMW["weight_decay"]}),
         fused=True,
     ),
@@ -243,7 +242,7 @@ RULES = {
         traffic_note="read theta, g, G; write theta, G",
         matrix=False,
         init=lambda th, g: (th, np.zeros_like(th)),
-        step=lambda s, g, t: adagrad_update(s[0], g, s[1], **ADAGRAD),
+        step=lambda s, g, t, fast=True: adagrad_update(s[0], g, s[1], **ADAGRAD, fast=fast),
         torch_make=_torch_optim("Adagrad", {**ADAGRAD, "initial_accumulator_value": 0.0}),
         fused=True,
     ),
@@ -253,7 +252,7 @@ RULES = {
         traffic_note="read X, G; write X (R and C are only n + m numbers)",
         matrix=True,
         init=lambda X, G: (X, np.zeros(X.shape[0], X.dtype), np.zeros(X.shape[1], X.dtype)),
-        step=lambda s, G, t: adafactor_update(s[0], G, s[1], s[2], t, **ADAFACTOR),
+        step=lambda s, G, t, fast=True: adafactor_update(s[0], G, s[1], s[2], t, **ADAFACTOR, fast=fast),
         torch_make=_torch_optim(
             "Adafactor",
             {
@@ -271,7 +270,7 @@ RULES = {
         traffic_note="read w, g, m, v; write w, m, v",
         matrix=False,
         init=lambda w, g: (w, np.zeros_like(w), np.zeros_like(w)),
-        step=lambda s, g, t: lamb_update(s[0], g, s[1], s[2], t, **LAMB),
+        step=lambda s, g, t, fast=True: lamb_update(s[0], g, s[1], s[2], t, **LAMB, fast=fast),
         torch_make=_torch_lamb(**LAMB),
         fused=False,
     ),
@@ -325,11 +324,7 @@ class Chain:
 
     def __call__(self):
         self.t += 1
-        if self.readable:
-            with _fast.disabled():
-                self.state = self.rule.step(self.state, self.grad, self.t)
-        else:
-            self.state = self.rule.step(self.state, self.grad, self.t)
+        self.state = self.rule.step(self.state, self.grad, self.t, fast=not self.readable)
 
 
 def extra_peak(rule: Rule, theta, grad, readable: bool) -> float:
@@ -344,11 +339,7 @@ def extra_peak(rule: Rule, theta, grad, readable: bool) -> float:
     try:
         tracemalloc.reset_peak()
         before = tracemalloc.get_traced_memory()[0]
-        if readable:
-            with _fast.disabled():
-                out = rule.step(state, grad, 2)
-        else:
-            out = rule.step(state, grad, 2)
+        out = rule.step(state, grad, 2, fast=not readable)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

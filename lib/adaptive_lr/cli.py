@@ -1,7 +1,8 @@
 """``adaptive-lr``: the command line of the course.
 
     adaptive-lr demo [--out DIR] [--no-copy]   the instructor's pipeline, end to end (make demo)
-    adaptive-lr grade COURSE                   grade every submission of a course; report with statuses
+    adaptive-lr grade COURSE [--workers N] [--scheduler ADDR] [--db URL] [--force]
+                                               grade every submission of a course; report with statuses
     adaptive-lr release [--check]              regenerate release/ from source/ (or only compare)
     adaptive-lr gradebook --db URL             print a gradebook's table
     adaptive-lr tour [ARGS]                    a headless tour of the library (adaptive_lr.tour)
@@ -26,9 +27,25 @@ def _demo(args) -> int:
 def _grade(args) -> int:
     from .course import batch
     from .course.pipeline import Course
+    from .course.record import Status
+    from .course.verify import ConfigurationError
 
-    rows = batch.grade(Course(args.course))
-    return 0 if all(r.status != "not graded" for r in rows) else 1
+    course = Course(args.course, db_url=args.db)
+    try:
+        records = batch.grade(course, workers=args.workers, scheduler=args.scheduler, force=args.force)
+    except (batch.NotReady, ConfigurationError) as err:
+        print(f"adaptive-lr grade: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0 if all(r.status is not Status.NOT_GRADED for r in records) else 1
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _release(args) -> int:
@@ -76,6 +93,15 @@ def main(argv=None) -> int:
     p.set_defaults(run=_demo)
     p = sub.add_parser("grade", help="grade every submission in COURSE/submitted (sandbox, report)")
     p.add_argument("course", help="the course folder (holds nbgrader_config.py and submitted/)")
+    p.add_argument("--workers", type=_positive, default=None,
+                   help="submissions graded at a time on this machine (default: the number of cores)")
+    p.add_argument("--scheduler", default=None,
+                   help="a Dask scheduler address (tcp://host:8786): grade on that cluster instead")
+    p.add_argument("--db", default=None,
+                   help="the gradebook URL (default: $ADAPTIVE_LR_GRADEBOOK_URL, else COURSE/gradebook.db), "
+                   "e.g. postgresql://grader@dbhost/adaptive_lr")
+    p.add_argument("--force", action="store_true",
+                   help="grade every submission again, also those unchanged since they were graded")
     p.set_defaults(run=_grade)
     p = sub.add_parser("release", help="regenerate release/adaptive_lr/exercises.ipynb from source/")
     p.add_argument("--check", action="store_true", help="only compare; exit 1 when out of sync")

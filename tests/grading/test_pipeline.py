@@ -16,6 +16,7 @@ from adaptive_lr.course import submissions as subs
 from adaptive_lr.course.release import committed_release, differences
 from adaptive_lr.grading.api import EXERCISES
 from adaptive_lr.grading.mistakes import MISTAKES
+from adaptive_lr.grading.verdict import from_metadata
 
 from .conftest import REPO, cheat_student, mistake_student
 
@@ -157,10 +158,10 @@ def test_mistake_loses_points_in_its_exercise_only(graded, mistake):
 def test_diagnosed_mistakes_are_typed_data_in_the_autograded_notebook(graded, mistake):
     """The grader-side verdicts carry the catalogue ids (the report's reason reads them, never a message)."""
     nb = nbformat.read(graded.autograded(mistake_student(mistake)), as_version=4)
-    verdicts = nb.metadata["adaptive_lr"]["verdicts"]
-    failed = {gid: v for gid, v in verdicts.items() if not v["passed"]}
+    verdicts = from_metadata(nb.metadata)
+    failed = {gid: v for gid, v in verdicts.items() if not v.passed}
     assert failed and all(gid.startswith(f"{mistake.exercise:02d}") for gid in failed), failed
-    assert any(mistake.key in v["mistakes"] for v in failed.values()), failed
+    assert any(mistake.key in v.mistakes for v in failed.values()), failed
 
 
 def test_catalogue_has_three_mistakes_per_exercise():

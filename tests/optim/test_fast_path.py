@@ -1,8 +1,8 @@
 """The NumPy fast paths (``adaptive_lr.optim._fast``) against the readable form.
 
-Every rule with a fast path runs twice on the same NumPy inputs: as called
-(the fast path) and inside ``_fast.disabled()`` (the readable, array-API
-form that defines the rule). Adam, AdamW and AdaGrad must agree bit for bit,
+Every rule with a fast path runs twice on the same NumPy inputs: with
+``fast=True`` (the fast path, chosen by the caller) and as called by default
+(the readable, array-API form that defines the rule). Adam, AdamW and AdaGrad must agree bit for bit,
 and so must LAMB's moments and Adafactor's R. LAMB's weights and Adafactor's
 X depend on sums over the whole array, taken block by block: their step must
 agree within rtol 1e-5 (float32) or 1e-12 (float64), plus a few ulps for the
@@ -75,15 +75,17 @@ CASES = {
         False,
         (True, True, True),
         _moments,
-        lambda th, g, s, t, eps: optim.adam_update(th, g, *s, t, lr=1e-2, eps=_default(eps, 1e-8)),
+        lambda th, g, s, t, eps, fast=True: optim.adam_update(
+            th, g, *s, t, lr=1e-2, eps=_default(eps, 1e-8), fast=fast
+        ),
     ),
     "adamw_update": Case(
         "adam",
         False,
         (True, True, True),
         _moments,
-        lambda th, g, s, t, eps: optim.adamw_update(
-            th, g, *s, t, lr=1e-2, eps=_default(eps, 1e-8), weight_decay=0.1
+        lambda th, g, s, t, eps, fast=True: optim.adamw_update(
+            th, g, *s, t, lr=1e-2, eps=_default(eps, 1e-8), weight_decay=0.1, fast=fast
         ),
     ),
     "adagrad_update": Case(
@@ -91,15 +93,17 @@ CASES = {
         False,
         (True, True),
         _accum,
-        lambda th, g, s, t, eps: optim.adagrad_update(th, g, *s, lr=0.1, eps=_default(eps, 1e-10)),
+        lambda th, g, s, t, eps, fast=True: optim.adagrad_update(
+            th, g, *s, lr=0.1, eps=_default(eps, 1e-10), fast=fast
+        ),
     ),
     "lamb_update": Case(
         "lamb",
         False,
         (False, True, True),
         _moments,
-        lambda th, g, s, t, eps: optim.lamb_update(
-            th, g, *s, t, lr=1e-2, eps=_default(eps, 1e-6), weight_decay=0.1
+        lambda th, g, s, t, eps, fast=True: optim.lamb_update(
+            th, g, *s, t, lr=1e-2, eps=_default(eps, 1e-6), weight_decay=0.1, fast=fast
         ),
     ),
     "adafactor_update": Case(
@@ -107,7 +111,9 @@ CASES = {
         True,
         (False, True, False),
         _factors,
-        lambda X, G, s, t, eps: optim.adafactor_update(X, G, *s, t, eps1=_default(eps, 1e-30)),
+        lambda X, G, s, t, eps, fast=True: optim.adafactor_update(
+            X, G, *s, t, eps1=_default(eps, 1e-30), fast=fast
+        ),
     ),
 }
 
@@ -146,8 +152,7 @@ def run_both(name, theta, grad, state, t, eps, blocks=None):
             f"{name} on C-contiguous NumPy {theta.dtype} arrays did not take the fast path "
             f"_fast.{case.fast_name} (called {spy.call_count} times); check the dispatch after validation"
         )
-        with _fast.disabled():
-            readable = case.call(theta, grad, state, t, eps)
+        readable = case.call(theta, grad, state, t, eps, fast=False)
     for k, (a, c) in enumerate(zip(inputs, copies)):
         assert np.array_equal(a, c), (
             f"{name}: input {k} was modified in place; inputs must stay untouched"
@@ -272,20 +277,20 @@ def _others(theta, grad, state):
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_other_arrays_take_the_readable_path(name):
-    """Only plain, C-contiguous float32/float64 NumPy arrays take the fast path; the rest keep the readable form."""
+def test_the_fast_path_runs_only_when_asked_for_and_refuses_other_arrays(name):
+    """By default every rule is its readable form, whatever the arrays; fast=True refuses what it cannot take."""
     case = CASES[name]
     theta, grad, state = make_inputs(case, (4, 6), np.float64, seed=3)
+    with _spy(name) as spy:
+        case.call(theta, grad, state, 3, None, fast=False)
+    assert spy.call_count == 0, f"{name} took the fast path on plain NumPy arrays without fast=True"
     for why, (th, g, *s) in _others(theta, grad, state).items():
         with _spy(name) as spy:
-            case.call(th, g, tuple(s), 3, None)
-        assert spy.call_count == 0, (
-            f"{name} took the fast path for a {why}; it must use the readable form"
-        )
-    with _spy(name) as spy, _fast.disabled():
-        case.call(theta, grad, state, 3, None)
-    assert spy.call_count == 0, f"{name} took the fast path inside _fast.disabled()"
-    print(f"{name}: other arrays take the readable path")
+            case.call(th, g, tuple(s), 3, None, fast=False)
+            with pytest.raises(TypeError, match=r"fast=True\) needs plain C-contiguous"):
+                case.call(th, g, tuple(s), 3, None, fast=True)
+        assert spy.call_count == 0, f"{name} took the fast path for a {why}"
+    print(f"{name}: the fast path only when asked for; other arrays are refused there")
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -6,6 +6,14 @@
 ``release``      the committed release and whether it matches the source
 ``feedback``     the nbconvert preprocessor that hides hidden tests in feedback
 ``demo``         ``make demo``: the whole pipeline in a scratch folder
+``batch``        ``adaptive-lr grade``: intake, workers (local or Dask), resume, report
+``record``       one typed ``GradingRecord`` per submission; ``Status``; status precedence
+``collect``      the producers of a record's fields, from what each stage wrote
+``task``         one submission graded in a private scratch course (a worker's unit of work)
+``transfer``     the assignment and a student's grades between gradebooks, as data
+``resume``       the per-student record store and its checksum key
+``report``       ``grading_report.csv``, the printed table and the class summary
+``progress``     a tqdm bar on a terminal, one line per student otherwise
 
 Imports nbformat, nbconvert and (lazily) nbgrader: the ``course`` extra.
 """

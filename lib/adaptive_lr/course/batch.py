@@ -1,34 +1,47 @@
-"""Grade a whole batch of submissions and report on every student, whatever they handed in.
+"""Grade a whole class and report on every student, whatever they handed in.
 
 :func:`grade` is what an instructor runs (``adaptive-lr grade COURSE``):
 
-1. checksums of every file under ``submitted/`` (they must not change);
-2. intake (:mod:`.intake`): folders that hold no gradable notebook get 0 and
-   the reason, and are left out of nbgrader's batch;
-3. ``nbgrader autograde`` of the rest in one batch, in the grading sandbox
-   (:mod:`.execute`): timeouts and dead kernels are graded, not fatal;
-4. the report: one row per student with the score per exercise, the total
-   and a status (``ok``, ``timeout``, ``kernel died``, ``error in answer``,
-   ``tampering detected``, ``invalid notebook``, ``wrong file name``,
-   ``empty submission``, ``missing notebook``, ``not graded``) with its
-   reason, printed and written to ``grading_report.csv``;
-5. the checksums again: a changed file under ``submitted/`` is an error.
-
-Nothing fails silently: a student nbgrader could not grade is reported as
-``not graded`` with the end of nbgrader's log about them.
+1. the gradebook must hold the assignment (else one line says what to run
+   first), and the hidden checks are parsed once from ``source/``, strictly
+   (:func:`.verify.hidden_checks`: a non-literal argument stops the batch
+   before anything is graded);
+2. checksums of every file under ``submitted/`` (they must not change);
+3. intake (:mod:`.intake`): folders that hold no gradable notebook get 0 and
+   the reason, and are never run;
+4. every other submission is graded on its own (:mod:`.task`): one
+   ``nbgrader autograde`` process per submission, in its own sandbox
+   account, ``workers`` at a time on this machine, or on a Dask cluster
+   (``scheduler``). This process is the only writer of the course's
+   gradebook (SQLite or PostgreSQL) and folders: each result comes back as
+   data and is written here, one student at a time;
+5. a student whose submission, ``source/`` and grading configuration are
+   unchanged since a finished grading is not graded again (:mod:`.resume`)
+   unless ``force``: a killed batch resumes where it stopped;
+6. the report, rendered from the :class:`~.record.GradingRecord` of each
+   student (:mod:`.report`): printed and written to ``grading_report.csv``;
+7. the checksums again: a changed file under ``submitted/`` is an error.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-from dataclasses import dataclass, field
+import json
+import os
+import shutil
+import tempfile
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import nbformat
 
-from .gradebook import EXERCISES, read_grades
-from .pipeline import ASSIGNMENT, Course
+from . import report, resume, transfer
+from .intake import inspect_course
+from .pipeline import ASSIGNMENT, NOTEBOOK, Course
+from .progress import Progress
+from .record import GradingRecord, Status
+from .task import GRADING_ENV, Common, Task, grade_submission, read_tree, sha256, write_tree
+from .verify import checks_to_json, hidden_checks
 
 REPORT_NAME = "grading_report.csv"
 
@@ -37,27 +50,8 @@ class SubmissionsChanged(RuntimeError):
     """Grading modified a file under submitted/ (it never should)."""
 
 
-@dataclass
-class Row:
-    student: str
-    status: str
-    reason: str = ""
-    scores: dict = field(default_factory=dict)  # exercise -> autograded points
-    auto: float = 0.0
-    auto_max: float = 0.0
-
-    def as_csv(self) -> dict:
-        row = {"student": self.student}
-        row.update({f"ex{e:02d}": f"{self.scores.get(e, 0):g}" for e in EXERCISES})
-        row.update(
-            {
-                "auto": f"{self.auto:g}",
-                "auto_max": f"{self.auto_max:g}",
-                "status": self.status,
-                "reason": self.reason,
-            }
-        )
-        return row
+class NotReady(RuntimeError):
+    """The course cannot be graded yet; the message says what to run first (one line)."""
 
 
 def checksums(folder: Path) -> dict:
@@ -69,160 +63,151 @@ def checksums(folder: Path) -> dict:
     return out
 
 
-# The hidden tests' message when a submission calls the reference implementation
-# (adaptive_lr.grading.guard): the function scores 0 there, and the report says why.
-ORACLE_CALL = "calls the reference implementation"
+def _secrets(course: Course) -> tuple:
+    """The course's paths on this machine that no grading kernel may see."""
+    root = course.root
+    paths = [root / d for d in ("source", "submitted", "autograded", "feedback", resume.STATE_DIR)]
+    paths += [root / REPORT_NAME, course.log_path, course.repo / "source"]
+    if course.db_url.startswith("sqlite:///"):
+        paths.append(Path(course.db_url[len("sqlite:///") :]))
+    return tuple(str(p) for p in paths)
 
 
-def _answer_errors(nb) -> tuple[list[str], int]:
-    """Errors raised in the student's own answer cells, and how many were left unanswered."""
-    found, unanswered = [], 0
-    for cell in nb.cells:
-        md = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.cell_type != "code" or not md.get("solution"):
-            continue
-        for out in cell.get("outputs", []):
-            if out.get("output_type") != "error" or out.get("ename") == "NotRun":
-                continue
-            if out.get("ename") == "NotImplementedError":  # the release's placeholder, untouched
-                unanswered += 1
-            else:
-                found.append(f"{md.get('grade_id')} raised {out.get('ename')}")
-            break
-    return found, unanswered
-
-
-def _oracle_calls(nb) -> list[str]:
-    cells = []
-    for cell in nb.cells:
-        md = cell.get("metadata", {}).get("nbgrader", {})
-        if (
-            cell.cell_type == "code"
-            and md.get("grade")
-            and any(
-                out.get("output_type") == "error" and ORACLE_CALL in out.get("evalue", "")
-                for out in cell.get("outputs", [])
-            )
-        ):
-            cells.append(md.get("grade_id"))
-    return [f"{ORACLE_CALL} ({', '.join(cells)}: 0 points there)"] if cells else []
-
-
-def _status_of(course: Course, student: str) -> tuple[str, str]:
-    path = course.autograded_notebook(student)
-    if not path.is_file():
-        return "not graded", "nbgrader could not grade this notebook; see nbgrader.log"
-    nb = nbformat.read(path, as_version=4)
-    meta = nb.metadata.get("adaptive_lr", {})
-    execution = meta.get("execution", {})
-    notes = []
-    truncated = execution.get("truncated_cells")
-    if truncated:
-        notes.append(f"output of {len(truncated)} cell(s) truncated")
-    tampering = (meta.get("tampering") or []) + _oracle_calls(nb)
-    forged = execution.get("recheck_failed")
-    if forged:
-        tampering.append(
-            f"hidden tests passed in the notebook but failed when re-run outside it ({', '.join(forged)}): 0 points there"
+def prepare(course: Course) -> Common:
+    """Everything each submission is graded with, checked and read once for the batch."""
+    checks = hidden_checks(nbformat.read(course.source_notebook, as_version=4))
+    if not transfer.has_assignment(course.db_url, ASSIGNMENT):
+        raise NotReady(
+            f"the gradebook {course.db_url} does not hold the assignment {ASSIGNMENT!r} yet: run "
+            f"`nbgrader generate_assignment` in {course.root} first (it records the assignment "
+            "and its tests in the gradebook), then grade again"
         )
-    errors, unanswered = _answer_errors(nb)
-    if unanswered:
-        notes.append(f"{unanswered} answer cell(s) not answered")
-    if execution.get("status", "ok") != "ok":
-        status, reason = execution["status"], execution.get("reason", "")
-    elif tampering:
-        status, reason = "tampering detected", "; ".join(tampering)
-    elif errors:
-        status, reason = "error in answer", "; ".join(errors)
-    else:
-        status, reason = "ok", ""
-    if tampering and status != "tampering detected":
-        notes.append("tampering: " + "; ".join(tampering))
-    if errors and status not in ("error in answer",):
-        notes.append("; ".join(errors))
-    return status, "; ".join(x for x in [reason, *notes] if x)
+    files = {f"source/{ASSIGNMENT}/{k}": v for k, v in read_tree(course.source_notebook.parent).items()}
+    if not course.release_notebook.is_file():
+        raise NotReady(f"{course.release_notebook} is missing: run `nbgrader generate_assignment` first")
+    files[f"release/{ASSIGNMENT}/{NOTEBOOK}.ipynb"] = course.release_notebook.read_bytes()
+    files["grader_config.py"] = (course.repo / "grader_config.py").read_bytes()
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "gradebook.db"
+        cells = transfer.export_assignment(course.db_url, f"sqlite:///{db}", ASSIGNMENT)
+        gradebook = db.read_bytes()
+    env = {k: os.environ[k] for k in GRADING_ENV if k in os.environ}
+    checks_json = checks_to_json(checks)
+    digest = resume.digest(
+        {**files, "checks": checks_json, "env": json.dumps(env, sort_keys=True),
+         "gradebook": json.dumps(cells, sort_keys=True, default=str)}
+    )
+    return Common(files, checks_json, gradebook, env, _secrets(course), digest)
 
 
-def grade(course: Course, say=print) -> list[Row]:
-    """Grade every submission of ``course``; returns the report rows (also printed and saved as CSV)."""
-    import os
+def _task(course: Course, student: str, common: Common) -> Task:
+    files = read_tree(course.root / "submitted" / student)
+    notebook = files.get(f"{ASSIGNMENT}/{NOTEBOOK}.ipynb", b"")
+    return Task(student, files, sha256(notebook), resume.key(files, common.digest))
 
-    from .intake import inspect_course
 
-    submitted = course.root / "submitted"
+def _store(course: Course, outcome) -> None:
+    """Write one student's results; the record last, so that it marks a finished student."""
+    r = outcome.record
+    with open(course.log_path, "a", encoding="utf-8") as log:
+        log.write(outcome.log)
+    target = course.root / "autograded" / r.student
+    if target.exists():
+        shutil.rmtree(target)
+    if outcome.autograded:
+        write_tree(target, outcome.autograded)
+    if outcome.grades is not None:
+        transfer.write_submission(course.db_url, ASSIGNMENT, r.student, outcome.grades)
+    resume.RecordStore(course.root).save(r)
+
+
+def _run_local(common, tasks, workers, on_done) -> None:
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grader") as pool:
+        futures = [pool.submit(grade_submission, common, t) for t in tasks]
+        try:
+            for future in as_completed(futures):
+                on_done(future.result())
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+
+
+def _run_dask(common, tasks, scheduler, on_done) -> None:
+    from distributed import Client, as_completed as dask_completed
+
+    with Client(scheduler) as client:  # as_completed looks the client up as the default
+        shared = client.scatter(common, broadcast=True)
+        futures = [
+            client.submit(grade_submission, shared, t, key=f"grade-{t.student}-{t.key[:12]}",
+                          pure=False, retries=0)
+            for t in tasks
+        ]
+        try:
+            for future in dask_completed(futures):
+                on_done(future.result())
+        except BaseException:
+            client.cancel(futures)
+            raise
+
+
+def _sandbox_notice(say) -> None:
     if os.environ.get("ADAPTIVE_LR_SANDBOX", "1") == "0":
         say("sandbox: off (ADAPTIVE_LR_SANDBOX=0): kernels run as the grader, without limits")
     elif os.geteuid() != 0:
-        say(
-            "sandbox: limits and scratch folder only; not root, so no separate user and no read-only view"
-        )
+        say("sandbox: limits and scratch folder only; not root, so no separate user and no read-only view")
+
+
+def grade(course: Course, say=print, workers: int | None = None, scheduler: str | None = None,
+          force: bool = False, tty: bool | None = None) -> list[GradingRecord]:
+    """Grade every submission of ``course``; returns one record per student (also printed and saved)."""
+    _sandbox_notice(say)
+    common = prepare(course)
+    submitted = course.root / "submitted"
     before = checksums(submitted)
     intakes = inspect_course(course.root, ASSIGNMENT)
-    gradable = [i.student for i in intakes if i.status == "ok"]
-    refused = [i for i in intakes if i.status != "ok"]
-    for i in refused:
-        say(f"  {i.student}: {i.status}: {i.reason}")
-    if gradable:
-        args = ["autograde", "--force"]
-        if refused:
-            args.append(
-                "--CourseDirectory.student_id_exclude=" + ",".join(i.student for i in refused)
-            )
-        course.nbgrader(*args, check=False)
-    grades = read_grades(course.db_url)
-    rows = []
+    store = resume.RecordStore(course.root)
+    records: dict[str, GradingRecord] = {}
+    todo = []
     for i in intakes:
-        if i.status != "ok":
-            rows.append(Row(i.student, i.status, i.reason))
-            continue
-        g = grades.get(i.student)
-        status, reason = _status_of(course, i.student)
-        if g is None:
-            rows.append(Row(i.student, "not graded", reason or "no grades in the gradebook"))
-            continue
-        rows.append(
-            Row(
-                i.student,
-                status,
-                reason,
-                {e: g.auto_score(e) for e in EXERCISES},
-                g.auto_score(),
-                g.auto_max(),
+        if i.status != Status.OK.value:
+            records[i.student] = GradingRecord(
+                i.student, intake_status=Status(i.status), intake_reason=i.reason
             )
-        )
+            continue
+        task = _task(course, i.student, common)
+        done = None if force else store.done(i.student, task.key, course.autograded_notebook(i.student))
+        if done is not None:
+            records[i.student] = done
+        else:
+            todo.append(task)
+    progress = Progress(len(intakes), say=say, tty=tty)
+    for i in intakes:
+        if i.student in records:
+            progress.update(records[i.student], skipped=i.status == Status.OK.value)
+
+    def on_done(outcome):
+        _store(course, outcome)
+        records[outcome.record.student] = outcome.record
+        progress.update(outcome.record)
+
+    try:
+        if todo:
+            if scheduler:
+                _run_dask(common, todo, scheduler, on_done)
+            else:
+                _run_local(common, todo, max(1, workers or os.cpu_count() or 1), on_done)
+    except KeyboardInterrupt:
+        progress.close()
+        say(f"interrupted: {progress.done} of {progress.total} students done; run the same "
+            "command again to grade only the rest")
+        raise
+    progress.close()
     after = checksums(submitted)
     if after != before:
         changed = sorted(set(before.items()) ^ set(after.items()))
         raise SubmissionsChanged(f"grading changed files under submitted/: {changed[:5]}")
-    write_report(rows, course.root / REPORT_NAME)
-    say(report_table(rows))
+    rows = [records[i.student] for i in intakes]
+    report.write_csv(rows, course.root / REPORT_NAME)
+    say(report.table(rows))
     return rows
-
-
-def write_report(rows, path: Path) -> Path:
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0].as_csv()) if rows else ["student"])
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(row.as_csv())
-    return path
-
-
-def report_table(rows) -> str:
-    head = ["student"] + [f"{e}" for e in EXERCISES] + ["auto", "status"]
-    body = [
-        [r.student]
-        + [f"{r.scores.get(e, 0):g}" for e in EXERCISES]
-        + [f"{r.auto:g}/{r.auto_max:g}" if r.auto_max else "0", r.status]
-        for r in rows
-    ]
-    widths = [max(len(x) for x in col) for col in zip(head, *body)]
-    fmt = lambda r: "  ".join(
-        x.ljust(w) if j in (0, len(r) - 1) else x.rjust(w)
-        for j, (x, w) in enumerate(zip(r, widths))
-    )
-    lines = [fmt(head), "-" * len(fmt(head))] + [fmt(r) for r in body]
-    reasons = [f"  {r.student}: {r.reason}" for r in rows if r.reason]
-    if reasons:
-        lines += ["", "Reasons:"] + reasons
-    return "\n".join(lines)

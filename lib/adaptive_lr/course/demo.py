@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from ..grading.mistakes import MISTAKES
-from . import batch
+from . import batch, report
 from . import submissions as subs
 from .hostile import BROKEN, HOSTILE, with_hostile_code
 from .gradebook import read_grades, table
@@ -119,6 +119,7 @@ def run(out=None, copy_back: bool = True, say=print) -> dict:
     grades = read_grades(course.db_url)
     say("5/5 the gradebook (students with a gradable notebook)\n")
     say(table(grades, order=[s for s in students if s in grades]))
+    say("\n" + report.summary(rows))
     if copy_back:
         _copy_back(course, repo)
         say(f"\nAutograded notebooks: {repo / 'autograded'}\nFeedback (HTML):      {repo / 'feedback'}")

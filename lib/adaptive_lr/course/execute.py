@@ -36,7 +36,7 @@ from traitlets import Bool, Integer, List, Unicode
 
 from ..sandbox import KERNEL_NAME, Limits, ensure_user, reap, write_kernelspec
 from ..grading.verdict import to_metadata
-from .verify import hidden_checks, recheck
+from .verify import checks_from_json, hidden_checks, recheck
 from ..sandbox.users import DEFAULT_USER, become_subreaper, is_root
 
 NOT_RUN = "NotRun"
@@ -70,6 +70,24 @@ def course_secrets(config) -> list[str]:
     return [p for p in paths if os.path.exists(p)]
 
 
+MAX_USER_NAME = 32  # useradd refuses longer names
+
+
+def account_name(base: str, i: int) -> str:
+    """The ``i``-th grading account of ``base``: ``base``, ``base-1``, ... within 32 characters.
+
+    A name that would be too long keeps a prefix of ``base`` and a short hash of
+    all of it, so that two long bases never share accounts.
+    """
+    import hashlib
+
+    suffix = f"-{i}" if i else ""
+    if len(base) + len(suffix) <= MAX_USER_NAME:
+        return base + suffix
+    tag = hashlib.sha256(base.encode()).hexdigest()[:6]
+    return f"{base[: MAX_USER_NAME - len(suffix) - 7]}-{tag}{suffix}"
+
+
 def claim_account(base: str) -> str:
     """Claim a grading account no other grading process is using: ``base``, ``base-1``, ...
 
@@ -84,7 +102,7 @@ def claim_account(base: str) -> str:
     folder = os.path.join(tempfile.gettempdir(), "adaptive-lr-sandbox", "accounts")
     os.makedirs(folder, exist_ok=True)
     for i in range(64):
-        name = base if i == 0 else f"{base}-{i}"
+        name = account_name(base, i)
         fd = os.open(os.path.join(folder, f"{name}.lock"), os.O_CREAT | os.O_RDWR, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -129,6 +147,11 @@ class SandboxedExecute(Execute):
     recheck = Bool(
         True,
         help="re-run every passed hidden test outside the student's kernel (adaptive_lr.course.verify)",
+    ).tag(config=True)
+    hidden_checks_file = Unicode(
+        "",
+        help="the batch's hidden checks, parsed once from source/ (JSON, adaptive_lr.course.verify); "
+        "empty: parse the course's source notebook",
     ).tag(config=True)
     max_output_chars = Integer(
         100_000, help="characters of output kept per cell; the rest is dropped with a notice"
@@ -185,7 +208,9 @@ class SandboxedExecute(Execute):
         watchdog.daemon = True
         self._watchdog_fired = False
         watchdog.start()
-        start = time.monotonic()
+        start = self._first_cell_at = time.monotonic()
+        self._recheck = {"ran": False, "checked": [], "failed": [], "untrusted": [], "verdicts": {}}
+        self._recheck_seconds = 0.0
         try:
             nb, resources = super().preprocess(nb, resources, km)
         except (DeadKernelError, CellTimeoutError, RuntimeError) as err:
@@ -218,10 +243,12 @@ class SandboxedExecute(Execute):
             watchdog.cancel()
             if self.sandbox and is_root():
                 reap(self._user)
+        executed_at = time.monotonic()
         if self.recheck:
             forged = self._recheck_passed_hidden_tests(nb)
             if forged:
                 record["recheck_failed"] = forged
+        self._recheck_seconds = time.monotonic() - executed_at
         if record["status"] == "ok" and self._timed_out:
             cells = ", ".join(self._timed_out)
             record = {
@@ -230,38 +257,49 @@ class SandboxedExecute(Execute):
                 "reason": f"{cells} ran past the {self.timeout} s cell limit and was interrupted",
             }
         record["seconds"] = round(time.monotonic() - start, 2)
+        record["timings"] = {
+            "kernel_start": round(self._first_cell_at - start, 3),
+            "execution": round(executed_at - self._first_cell_at, 3),
+            "recheck": round(self._recheck_seconds, 3),
+        }
+        record["recheck"] = self._recheck
         if self._truncated:
             record["truncated_cells"] = sorted(self._truncated)
         nb.metadata.setdefault("adaptive_lr", {})["execution"] = record
         return nb, resources
 
+    def _hidden_checks(self) -> dict:
+        """The batch's hidden checks (one parse of source/ per batch), keyed by grade id."""
+        if self.hidden_checks_file:
+            with open(self.hidden_checks_file, encoding="utf-8") as f:
+                return checks_from_json(f.read())
+        import nbformat
+        from nbgrader.coursedir import CourseDirectory
+
+        cd = CourseDirectory(config=self.config)
+        path = os.path.join(cd.root, cd.source_directory, cd.assignment_id, "exercises.ipynb")
+        return hidden_checks(nbformat.read(path, as_version=4))
+
     def _recheck_passed_hidden_tests(self, nb) -> list[str]:
-        """Re-run, outside the kernel, the hidden tests that passed in it; fail those that do not pass there."""
-        checks = hidden_checks(nb)
+        """Re-run every hidden test outside the kernel; fail those that passed in it but not there."""
+        checks = self._hidden_checks()
         passed = {
-            c.grade_id
-            for c in checks
-            if not any(
-                o.get("output_type") == "error" for o in nb.cells[c.cell_index].get("outputs", [])
-            )
+            _grade_id(cell)
+            for cell in nb.cells
+            if _grade_id(cell) in checks
+            and not any(o.get("output_type") == "error" for o in cell.get("outputs", []))
         }
-        judged = {
-            c.grade_id
-            for c in checks
-            if any(
-                o.get("output_type") == "error" and o.get("ename") == "AssertionError"
-                for o in nb.cells[c.cell_index].get("outputs", [])
-            )
-        }
-        if not passed and not judged:
+        if not checks:
             return []
+        # Every hidden test is re-run, not only the passed ones: the record's message and
+        # catalogued mistakes per test come from these grader-side verdicts.
         try:
             verdicts = recheck(nb, self._recheck_kernel, float(self.timeout or 60), checks)
         finally:
             if self.sandbox and is_root():
                 reap(self._user)
-        # The grader-side verdicts, typed: the report reads the diagnosed mistakes from here.
-        nb.metadata.setdefault("adaptive_lr", {})["verdicts"] = to_metadata(verdicts)
+        # The grader-side verdicts, typed (the record reads the diagnosed mistakes from here).
+        self._recheck.update(ran=True, checked=sorted(verdicts), verdicts=to_metadata(verdicts))
         forged = []
         for index, cell in enumerate(nb.cells):
             grade_id = _grade_id(cell)
@@ -273,12 +311,13 @@ class SandboxedExecute(Execute):
                 )
                 _fail(cell, RECHECK_FAILED, message)
                 forged.append(grade_id)
+        self._recheck["failed"] = list(forged)
         if forged:
             # The notebook reported passes it did not earn, so its other test cells
             # cannot be trusted either: a visible test of an exercise whose functions
             # fail the re-check fails too (an honest notebook never gets here).
             failing = {gid[:2] for gid, v in verdicts.items() if not v.passed}
-            checked = {c.grade_id for c in checks}
+            checked = set(checks)
             for cell in nb.cells:
                 md = cell.get("metadata", {}).get("nbgrader", {})
                 grade_id = md.get("grade_id", "")
@@ -296,6 +335,7 @@ class SandboxedExecute(Execute):
                     )
                     _fail(cell, RECHECK_FAILED, message)
                     forged.append(grade_id)
+                    self._recheck["untrusted"].append(grade_id)
         return forged
 
     def on_cell_executed(self, **kwargs):
@@ -306,6 +346,8 @@ class SandboxedExecute(Execute):
         return super().on_cell_executed(**kwargs)
 
     def preprocess_cell(self, cell, resources, index):
+        if not self._started:
+            self._first_cell_at = time.monotonic()
         self._started.add(index)
         return super().preprocess_cell(cell, resources, index)
 

@@ -41,6 +41,17 @@ def repo_root() -> Path:
     raise FileNotFoundError(f"no grader_config.py above {here}; set ADAPTIVE_LR_REPO")
 
 
+def normalize_db_url(url: str) -> str:
+    """A gradebook URL as SQLAlchemy should open it: ``postgresql://`` goes through psycopg 3.
+
+    SQLAlchemy's default PostgreSQL driver is psycopg2; the project installs
+    psycopg (version 3), so a plain ``postgresql://`` URL is given its driver.
+    """
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
 class NbgraderError(RuntimeError):
     """An nbgrader command failed; the message carries the end of its log."""
 
@@ -60,7 +71,11 @@ class Course:
     def __init__(self, root, repo=None, db_url=None):
         self.root = Path(root).resolve()
         self.repo = Path(repo).resolve() if repo else repo_root()
-        self.db_url = db_url or f"sqlite:///{self.root / 'gradebook.db'}"
+        self.db_url = normalize_db_url(
+            db_url
+            or os.environ.get("ADAPTIVE_LR_GRADEBOOK_URL")
+            or f"sqlite:///{self.root / 'gradebook.db'}"
+        )
         self.log_path = self.root / "nbgrader.log"
 
     # -- layout ---------------------------------------------------------------------
@@ -102,7 +117,7 @@ class Course:
         lib = str(self.repo / "lib")
         env["PYTHONPATH"] = lib + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         env.pop("ADAPTIVE_LR_COURSE_ROOT", None)
-        env.pop("ADAPTIVE_LR_GRADEBOOK_URL", None)
+        env["ADAPTIVE_LR_GRADEBOOK_URL"] = self.db_url  # grader_config.py reads it
         # nbgrader runs `alembic` (the gradebook's migrations) from PATH: use this environment's.
         env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
         env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")

@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import ast
 import base64
+import json
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from jupyter_client import KernelManager
 
@@ -40,12 +41,17 @@ from ..grading.verdict import Verdict
 MARK = "ADAPTIVE_LR_RECHECK:"
 
 
+class ConfigurationError(ValueError):
+    """The source's hidden tests cannot be re-checked as written (raised before any grading)."""
+
+
 @dataclass(frozen=True)
 class HiddenCheck:
-    cell_index: int
+    """One ``hidden_test(...)`` or ``hidden_number(...)`` call of a test cell, keyed by its grade id."""
+
     grade_id: str
     kind: str  # "function" or "number"
-    name: str  # the function, or the answer variable's name
+    name: str  # the function, or the answer's name
     seed: int = 0
     variable: str = ""
     expected: float = 0.0
@@ -53,58 +59,114 @@ class HiddenCheck:
     atol: float = 0.0
     hint: str = ""
 
+    def to_dict(self) -> dict:
+        return asdict(self)
 
-def _literal(node, default=None):
+
+# Arguments of each call: (positional names, required keywords, optional keywords and defaults).
+_SIGNATURES = {
+    "hidden_test": (("name", "func"), ("seed",), {}),
+    "hidden_number": (("value", "expected"), ("name",), {"rtol": 1e-3, "atol": 0.0, "hint": ""}),
+}
+
+
+def _literal(node, grade_id: str, call: str, arg: str, kinds: tuple):
+    where = f"{grade_id}: {call}(...) argument {arg!r}"
     try:
-        return ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError):
-        return default
+        value = ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        raise ConfigurationError(
+            f"{where} is `{ast.unparse(node)}`, not a literal; write the value itself "
+            "(the re-check reads it from the source without running it)"
+        ) from None
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        raise ConfigurationError(
+            f"{where} is {value!r}; expected {' or '.join(k.__name__ for k in kinds)}"
+        )
+    return value
 
 
-def hidden_checks(nb) -> list[HiddenCheck]:
-    """The ``hidden_test(...)`` and ``hidden_number(...)`` calls of the notebook's test cells."""
-    found = []
-    for index, cell in enumerate(nb.cells):
+def _parse_call(node: ast.Call, grade_id: str) -> HiddenCheck:
+    call = node.func.id
+    positional, required, optional = _SIGNATURES[call]
+    if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+        raise ConfigurationError(f"{grade_id}: {call}(...) uses * or ** arguments; write each one out")
+    if len(node.args) != len(positional):
+        raise ConfigurationError(
+            f"{grade_id}: {call}(...) takes {len(positional)} positional arguments "
+            f"({', '.join(positional)}), got {len(node.args)}"
+        )
+    kw = {k.arg: k.value for k in node.keywords}
+    missing = [k for k in required if k not in kw]
+    unknown = sorted(set(kw) - set(required) - set(optional))
+    if missing or unknown:
+        what = [f"missing {', '.join(missing)}"] if missing else []
+        what += [f"unknown {', '.join(unknown)}"] if unknown else []
+        raise ConfigurationError(f"{grade_id}: {call}(...) keyword arguments: {'; '.join(what)}")
+    if call == "hidden_test":
+        return HiddenCheck(
+            grade_id,
+            "function",
+            _literal(node.args[0], grade_id, call, "name", (str,)),
+            seed=_literal(kw["seed"], grade_id, call, "seed", (int,)),
+        )
+    if not isinstance(node.args[0], ast.Name):
+        raise ConfigurationError(
+            f"{grade_id}: hidden_number(...) argument 'value' is `{ast.unparse(node.args[0])}`; "
+            "it must be the answer variable's name"
+        )
+    num = (int, float)
+    opt = {k: _literal(kw[k], grade_id, call, k, (str,) if k == "hint" else num)
+           for k in optional if k in kw}
+    return HiddenCheck(
+        grade_id,
+        "number",
+        _literal(kw["name"], grade_id, call, "name", (str,)),
+        variable=node.args[0].id,
+        expected=float(_literal(node.args[1], grade_id, call, "expected", num)),
+        rtol=float(opt.get("rtol", optional["rtol"])),
+        atol=float(opt.get("atol", optional["atol"])),
+        hint=opt.get("hint", optional["hint"]),
+    )
+
+
+def hidden_checks(nb) -> dict[str, tuple[HiddenCheck, ...]]:
+    """grade id -> the ``hidden_test``/``hidden_number`` calls of that test cell, parsed strictly.
+
+    Read from the *source* notebook (where the hidden tests are written), once
+    per batch. Keyed by grade id, not by cell position: a student's added
+    cells shift positions. Every argument must be a literal of the right type
+    and none may be missing; anything else raises :class:`ConfigurationError`
+    (a silent default would fail an honest student as tampering).
+    """
+    found: dict[str, tuple[HiddenCheck, ...]] = {}
+    for cell in nb.cells:
         md = cell.get("metadata", {}).get("nbgrader", {})
         if cell.cell_type != "code" or not md.get("grade") or md.get("solution"):
             continue
+        grade_id = md.get("grade_id", "")
         try:
             tree = ast.parse(cell.source)
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
-                continue
-            kw = {k.arg: k.value for k in node.keywords}
-            if node.func.id == "hidden_test" and len(node.args) >= 1 and "seed" in kw:
-                found.append(
-                    HiddenCheck(
-                        index,
-                        md.get("grade_id", ""),
-                        "function",
-                        _literal(node.args[0]),
-                        seed=int(_literal(kw["seed"], 0)),
-                    )
-                )
-            elif (
-                node.func.id == "hidden_number"
-                and len(node.args) >= 2
-                and isinstance(node.args[0], ast.Name)
-            ):
-                found.append(
-                    HiddenCheck(
-                        index,
-                        md.get("grade_id", ""),
-                        "number",
-                        _literal(kw.get("name"), node.args[0].id),
-                        variable=node.args[0].id,
-                        expected=float(_literal(node.args[1], 0.0)),
-                        rtol=float(_literal(kw.get("rtol"), 1e-3)),
-                        atol=float(_literal(kw.get("atol"), 0.0)),
-                        hint=_literal(kw.get("hint"), "") or "",
-                    )
-                )
+        except SyntaxError as err:
+            raise ConfigurationError(f"{grade_id}: the test cell is not valid Python ({err})") from None
+        calls = [
+            _parse_call(node, grade_id)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in _SIGNATURES
+        ]
+        if calls:
+            found[grade_id] = tuple(calls)
     return found
+
+
+def checks_from_json(text: str) -> dict[str, tuple[HiddenCheck, ...]]:
+    return {gid: tuple(HiddenCheck(**c) for c in cs) for gid, cs in json.loads(text).items()}
+
+
+def checks_to_json(checks: dict) -> str:
+    return json.dumps({gid: [c.to_dict() for c in cs] for gid, cs in checks.items()}, indent=1)
 
 
 # Runs in the re-check kernel: call the student's function on each case, send back data.
@@ -112,6 +174,16 @@ def hidden_checks(nb) -> list[HiddenCheck]:
 # table of reference values the grader sent, when the caller is judged without its callee.
 _RUNNER = (
     """
+# The re-check needs the student's definitions, not their plots: figures are
+# built on a backend that never renders them (no PNG is drawn or sent).
+try:
+    import matplotlib as __adaptive_lr_mpl__
+    __adaptive_lr_mpl__.use("Agg", force=True)
+    del __adaptive_lr_mpl__
+except Exception:
+    pass
+
+
 def __adaptive_lr_recheck__(payload, kind, name):
     import base64, copy
     from adaptive_lr.grading import wire
@@ -228,21 +300,40 @@ def _check(kernel: _Kernel, check: HiddenCheck) -> Verdict:
     return judge_number(results, check.expected, check.name, check.rtol, check.atol, check.hint)
 
 
-def recheck(nb, kernel_name: str, timeout: float, checks=None) -> dict:
+def _combine(verdicts: list[Verdict]) -> Verdict:
+    """One verdict for a test cell with several hidden calls: it passes only when all pass."""
+    if len(verdicts) == 1:
+        return verdicts[0]
+    failed = [v for v in verdicts if not v.passed]
+
+    def union(field):
+        return tuple(dict.fromkeys(k for v in verdicts for k in getattr(v, field)))
+
+    return Verdict(
+        passed=not failed,
+        message="\n".join(v.message for v in (failed or verdicts)),
+        mistakes=union("mistakes"),
+        guesses=union("guesses"),
+        precision=next((v.precision for v in verdicts if v.precision), ""),
+        substituted=next((v.substituted for v in verdicts if v.substituted), ""),
+        failed_cases=sum(v.failed_cases for v in verdicts),
+        cases=sum(v.cases for v in verdicts),
+        oracle=union("oracle"),
+    )
+
+
+def recheck(nb, kernel_name: str, timeout: float, checks: dict) -> dict:
     """grade_id -> :class:`~adaptive_lr.grading.verdict.Verdict` for every hidden test of ``nb``.
 
-    The notebook's cells run in order in a fresh kernel, except its test
-    cells: where a hidden test stood, its cases are run and judged here
-    instead. A check that cannot be completed (the kernel dies, a cell will
-    not stop, nothing comes back) is a failed verdict with the reason; in
-    the notebook those tests did not run either.
+    ``checks`` is :func:`hidden_checks` of the source notebook. The
+    notebook's cells run in order in a fresh kernel, except its test cells:
+    where a test cell with hidden checks stands (found by grade id), its cases
+    are run and judged here instead. A check that cannot be completed (the
+    kernel dies, a cell will not stop, nothing comes back) is a failed verdict
+    with the reason; in the notebook those tests did not run either.
     """
-    checks = hidden_checks(nb) if checks is None else checks
     if not checks:
         return {}
-    by_cell: dict = {}
-    for c in checks:
-        by_cell.setdefault(c.cell_index, []).append(c)
     verdicts = {}
     try:
         # Before any of the student's code runs, a failure is the grader's, not the
@@ -252,24 +343,28 @@ def recheck(nb, kernel_name: str, timeout: float, checks=None) -> dict:
     except Exception as err:
         raise RecheckUnavailable(f"the re-check kernel did not start: {err}") from err
     try:
-        for index, cell in enumerate(nb.cells):
+        for cell in nb.cells:
             md = cell.get("metadata", {}).get("nbgrader", {})
             if cell.cell_type != "code":
                 continue
-            if index in by_cell:
-                for c in by_cell[index]:
+            grade_id = md.get("grade_id", "")
+            is_test = bool(md.get("grade") and not md.get("solution"))
+            if is_test and grade_id in checks:
+                found = []
+                for c in checks[grade_id]:
                     try:
-                        verdicts[c.grade_id] = _check(kernel, c)
+                        found.append(_check(kernel, c))
                     except Stuck:
                         raise
                     except Exception as err:  # noqa: BLE001  (no usable answer: a failed verdict)
-                        verdicts[c.grade_id] = Verdict(False, f"re-check failed ({err})")
-            elif not (md.get("grade") and not md.get("solution")):  # not a test cell
+                        found.append(Verdict(False, f"re-check failed ({err})"))
+                verdicts[grade_id] = _combine(found)
+            elif not is_test:
                 kernel.run(cell.source)
     except Exception as err:  # noqa: BLE001  (Stuck, or the kernel would not start)
-        for c in checks:
+        for grade_id in checks:
             verdicts.setdefault(
-                c.grade_id, Verdict(False, f"could not be re-checked outside the notebook ({err})")
+                grade_id, Verdict(False, f"could not be re-checked outside the notebook ({err})")
             )
     finally:
         try:

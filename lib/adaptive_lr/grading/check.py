@@ -175,7 +175,7 @@ def call(func, *args, **kwargs):
     names += [f"argument {i + 1}" for i in range(len(names), len(args))]
     result = guard.run(func, list(args), kwargs, names[: len(args)])
     if result.oracle:
-        raise AssertionError(
+        raise guard.OracleCallError(
             f"{getattr(func, '__name__', 'your function')} calls the reference implementation "
             f"({'; '.join(result.oracle[:3])}); write the update yourself with NumPy."
         )
@@ -258,7 +258,7 @@ def runs(func, name: str) -> None:
     if result.status == "not_implemented":
         raise result.exception
     if result.oracle:
-        raise AssertionError(f"{name} calls the reference implementation; write it yourself with NumPy.")
+        raise guard.OracleCallError(f"{name} calls the reference implementation; write it yourself with NumPy.")
     if result.status == "error":
         raise AssertionError(
             f"{name} raised {result.error} on a small valid input; make the visible tests pass first."

@@ -47,6 +47,14 @@ class ReferenceCalled(RuntimeError):
     """Raised inside a student's function when it calls the reference implementation."""
 
 
+class OracleCallError(AssertionError):
+    """A test's verdict: the student's function calls the reference implementation.
+
+    A test cell fails with this error type (``ename`` in the autograded
+    notebook), so the batch records the call as data, whichever test saw it.
+    """
+
+
 def _tripwire(*args, **kwargs):  # its code object is copied onto the oracle's functions
     __adaptive_lr_tripwire__()  # noqa: F821  (looked up in the oracle module's globals)
 

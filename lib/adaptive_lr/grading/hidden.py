@@ -101,6 +101,8 @@ def _report(verdict: dict) -> None:
     if verdict.get("passed") is True:
         print(verdict["message"])
         return
+    if verdict.get("oracle"):
+        raise guard.OracleCallError(verdict["message"])
     raise AssertionError(verdict["message"])
 
 

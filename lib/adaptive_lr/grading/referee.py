@@ -355,7 +355,7 @@ def judge(name: str, seed: int, results: list, substituted: dict | None = None) 
             "The exercise asks you to write the update yourself with NumPy: calling "
             "adaptive_lr.optim (or running a copy of its code) from your solution scores 0 "
             "on this test."
-        ), cases=n, failed_cases=n)
+        ), cases=n, failed_cases=n, oracle=tuple(used[:3]))
     if len(results) != n:
         return Verdict(False, f"{name}: the hidden test ran {len(results)} of {n} cases.", cases=n, failed_cases=n)
 

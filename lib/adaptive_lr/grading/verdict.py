@@ -30,6 +30,9 @@ class Verdict:
     correct values replaced the student's because the student's fails its own test; else ``""``."""
     failed_cases: int = 0
     cases: int = 0
+    oracle: tuple[str, ...] = ()
+    """What of the reference implementation the submission called or disabled (the tripwires'
+    findings); non-empty means the test scores 0 and the kernel raises ``OracleCallError``."""
 
     def to_wire(self) -> dict:
         return {
@@ -41,6 +44,7 @@ class Verdict:
             "substituted": self.substituted,
             "failed_cases": self.failed_cases,
             "cases": self.cases,
+            "oracle": list(self.oracle),
         }
 
     @classmethod
@@ -54,18 +58,20 @@ class Verdict:
             substituted=str(tree.get("substituted", "")),
             failed_cases=int(tree.get("failed_cases", 0)),
             cases=int(tree.get("cases", 0)),
+            oracle=tuple(str(k) for k in tree.get("oracle", ())),
         )
 
 
 def to_metadata(verdicts: dict) -> dict:
-    """grade_id -> Verdict as the JSON stored in ``nb.metadata["adaptive_lr"]["verdicts"]``
-    (the message stays in the cell's output)."""
-    return {gid: {k: v for k, v in verdict.to_wire().items() if k != "message"}
-            for gid, verdict in verdicts.items()}
+    """grade_id -> Verdict as the JSON the executor stores in the autograded notebook, at
+    ``nb.metadata["adaptive_lr"]["execution"]["recheck"]["verdicts"]`` (message included: it is
+    the grader's, computed outside the student's kernel)."""
+    return {gid: verdict.to_wire() for gid, verdict in verdicts.items()}
 
 
 def from_metadata(metadata: dict) -> dict:
-    """grade_id -> Verdict (message empty) from an autograded notebook's metadata; ``{}`` when the
-    notebook has none (no hidden test was judged outside the kernel)."""
-    stored = (metadata or {}).get("adaptive_lr", {}).get("verdicts", {}) or {}
+    """grade_id -> Verdict from an autograded notebook's metadata; ``{}`` when the notebook has
+    none (no hidden test was judged outside the kernel)."""
+    execution = (metadata or {}).get("adaptive_lr", {}).get("execution", {}) or {}
+    stored = (execution.get("recheck") or {}).get("verdicts", {}) or {}
     return {gid: Verdict.from_wire({"message": "", **tree}) for gid, tree in stored.items()}

@@ -29,7 +29,7 @@ def _rms(xp, a) -> float:
     return math.sqrt(float(xp.mean(a * a)))
 
 
-def adafactor_update(X, G, R, C, t, lr=1e-2, beta2_decay=-0.8, eps1=1e-30, eps2=1e-3, d=1.0):
+def adafactor_update(X, G, R, C, t, lr=1e-2, beta2_decay=-0.8, eps1=1e-30, eps2=1e-3, d=1.0, *, fast=False):
     r"""One Adafactor step on a matrix (no momentum, relative step). Returns ``(X, R, C)``.
 
     .. math::
@@ -74,7 +74,8 @@ def adafactor_update(X, G, R, C, t, lr=1e-2, beta2_decay=-0.8, eps1=1e-30, eps2=
     eps1, eps2 = check.nonneg("eps1", eps1), check.nonneg("eps2", eps2)
     d = check.positive("d", d)
     check.finite("G", G, xp)
-    if _fast.applies(X, G, R, C):  # same result up to rounding in the RMS sums (see _fast)
+    if fast:  # the NumPy fast path, same up to rounding in the RMS sums (see _fast)
+        _fast.require("adafactor_update", X=X, G=G, R=R, C=C)
         return _fast.adafactor(X, G, R, C, t, lr, float(beta2_decay), eps1, eps2, d)
 
     w = float(t) ** float(beta2_decay)  # 1 - beta2_hat_t

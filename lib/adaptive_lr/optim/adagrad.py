@@ -15,7 +15,7 @@ def init_adagrad(theta):
     return xp.zeros_like(theta)
 
 
-def adagrad_update(theta, grad, accum, lr=1e-2, eps=1e-10):
+def adagrad_update(theta, grad, accum, lr=1e-2, eps=1e-10, *, fast=False):
     r"""One AdaGrad step. Returns ``(theta, accum)``.
 
     .. math::
@@ -43,7 +43,8 @@ def adagrad_update(theta, grad, accum, lr=1e-2, eps=1e-10):
     check.same_shape(theta=theta, grad=grad, accum=accum)
     lr, eps = check.nonneg("lr", lr), check.nonneg("eps", eps)
     check.finite("grad", grad, xp)
-    if _fast.applies(theta, grad, accum):  # same result, less time and memory (see _fast)
+    if fast:  # the NumPy fast path, bit for bit (see adaptive_lr.optim._fast)
+        _fast.require("adagrad_update", theta=theta, grad=grad, accum=accum)
         return _fast.adagrad(theta, grad, accum, lr, eps)
     accum = accum + grad * grad
     theta = theta - lr * grad / (xp.sqrt(accum) + eps)

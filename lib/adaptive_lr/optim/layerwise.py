@@ -90,7 +90,8 @@ def lars_update(w, grad, velocity, lr, momentum=0.9, weight_decay=0.0, trust_coe
     return w - velocity, velocity
 
 
-def lamb_update(w, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-6, weight_decay=0.0):
+def lamb_update(w, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-6, weight_decay=0.0, *,
+                fast=False):
     r"""One LAMB step on one layer. Returns ``(w, m, v)``.
 
     .. math::
@@ -110,7 +111,8 @@ def lamb_update(w, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-6, wei
     """
     xp, (t, lr, beta1, beta2, eps) = _check_adam({"w": w}, grad, m, v, t, lr, beta1, beta2, eps)
     weight_decay = check.nonneg("weight_decay", weight_decay)
-    if _fast.applies(w, grad, m, v):  # same result up to rounding in the norms (see _fast)
+    if fast:  # the NumPy fast path, same up to rounding in the norms (see _fast)
+        _fast.require("lamb_update", w=w, grad=grad, m=m, v=v)
         return _fast.lamb(w, grad, m, v, t, lr, beta1, beta2, eps, weight_decay)
     m, v = _moments(grad, m, v, beta1, beta2)
     m_hat = m / (1.0 - beta1**t)

@@ -31,22 +31,18 @@ def ensure_user(name: str = DEFAULT_USER) -> pwd.struct_passwd:
             f"the grading user {name!r} does not exist and only root can create it"
         )
     useradd = shutil.which("useradd") or "/usr/sbin/useradd"
-    subprocess.run(
-        [
-            useradd,
-            "--system",
-            "--no-create-home",
-            "--home-dir",
-            "/nonexistent",
-            "--shell",
-            "/usr/sbin/nologin",
-            "--user-group",
-            name,
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return pwd.getpwnam(name)
+    cmd = [useradd, "--system", "--no-create-home", "--home-dir", "/nonexistent",
+           "--shell", "/usr/sbin/nologin", "--user-group", name]
+    # Parallel graders create their accounts at the same moment, and useradd fails
+    # while another holds the lock on /etc/passwd: wait for it and try again.
+    for attempt in range(20):
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            if attempt == 19:
+                raise RuntimeError(f"useradd {name} failed: {proc.stderr.strip()}") from None
+            time.sleep(0.1 + 0.05 * attempt)
 
 
 def _processes_of(uid: int):
