@@ -22,8 +22,8 @@ import sys
 import tempfile
 
 from . import mounts, network
+from .kernelspec import PLOT_BACKENDS, default_scratch_root
 from .limits import Limits, parse_bytes
-from .provisioner import default_root
 from .users import DEFAULT_USER, is_root
 
 # What a kernel's environment holds: these names from the grader's, when set, and the
@@ -31,10 +31,6 @@ from .users import DEFAULT_USER, is_root
 # URL, proxies) stays with the grader.
 PASSED_ON = ("PYTHONPATH", "LANG", "LANGUAGE", "JPY_PARENT_PID")
 PASSED_ON_PREFIXES = ("LC_",)
-# "inline" (matplotlib-inline): a figure is sent to the notebook as a PNG, which feedback
-# shows; "agg": figures are drawn only when saved (a kernel whose output nobody sees, the
-# re-check's). Neither writes to stderr (nbgrader scores 0 a test cell that does).
-PLOT_BACKENDS = {"inline": "module://matplotlib_inline.backend_inline", "agg": "Agg"}
 SYSTEM_PATH = ("/usr/local/bin", "/usr/bin", "/bin")
 
 
@@ -42,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m adaptive_lr.sandbox.kernel")
     p.add_argument("-f", dest="connection_file", required=True)
     p.add_argument("--user", default=DEFAULT_USER)
-    p.add_argument("--scratch-root", default=default_root())
+    p.add_argument("--scratch-root", default=default_scratch_root())
     d = Limits()
     p.add_argument("--memory", type=parse_bytes, default=d.memory_bytes)
     p.add_argument("--cpu", type=int, default=d.cpu_seconds)

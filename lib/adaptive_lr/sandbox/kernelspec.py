@@ -5,14 +5,23 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
-from . import provisioner
-from .kernel import PLOT_BACKENDS
 from .limits import Limits
 from .users import DEFAULT_USER
 
 KERNEL_NAME = "adaptive-lr-sandbox"
+# The kernel provisioner (adaptive_lr.sandbox.provisioner) under its entry-point name.
+PROVISIONER = "adaptive-lr-sandbox"
+# "inline" (matplotlib-inline): a figure is sent to the notebook as a PNG, which feedback
+# shows; "agg": figures are drawn only when saved (a kernel whose output nobody sees, the
+# re-check's). Neither writes to stderr (nbgrader scores 0 a test cell that does).
+PLOT_BACKENDS = {"inline": "module://matplotlib_inline.backend_inline", "agg": "Agg"}
+
+
+def default_scratch_root() -> str:
+    return os.path.join(tempfile.gettempdir(), "adaptive-lr-sandbox")
 
 
 def write_kernelspec(
@@ -40,7 +49,7 @@ def write_kernelspec(
             f"plot_backend must be one of {sorted(PLOT_BACKENDS)}, got {plot_backend!r}"
         )
     limits = limits or Limits()
-    scratch_root = os.path.realpath(scratch_root or provisioner.default_root())
+    scratch_root = os.path.realpath(scratch_root or default_scratch_root())
     folder = Path(kernels_dir) / name
     folder.mkdir(parents=True, exist_ok=True)
     spec = {
@@ -61,7 +70,7 @@ def write_kernelspec(
         "metadata": {
             "debugger": False,
             "kernel_provisioner": {
-                "provisioner_name": provisioner.NAME,
+                "provisioner_name": PROVISIONER,
                 "config": {"user": user, "ipc_root": scratch_root},
             },
         },

@@ -9,6 +9,12 @@ the scratch folder, whatever the file permissions say (``/tmp`` and
 ``/dev/shm`` included). Writing to device files such as ``/dev/null`` still
 works: a read-only mount refuses changes to files, not device I/O.
 
+A network namespace does not stop Unix sockets bound to a path, and a
+read-only mount does not either (connecting is not writing a file). So the
+folders where services keep them (:data:`SOCKET_FOLDERS`) are covered by
+empty folders, with only the kernel's own paths bound back, and every other
+socket the machine has bound is covered by ``/dev/null``.
+
 Plain system calls (``unshare``, ``mount``), no container runtime.
 """
 

@@ -22,15 +22,11 @@ import tempfile
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Unicode
 
+from .kernelspec import default_scratch_root
 from .users import DEFAULT_USER, is_root
 
-NAME = "adaptive-lr-sandbox"
 # A Unix socket's path holds at most 107 bytes; the folder leaves room for "/kernel-NN".
 _MAX_FOLDER = 96
-
-
-def default_root() -> str:
-    return os.path.join(tempfile.gettempdir(), "adaptive-lr-sandbox")
 
 
 def ipc_folder(root: str, user: str) -> str:
@@ -79,7 +75,7 @@ class SandboxProvisioner(LocalProvisioner):
                 shutil.rmtree(folder, ignore_errors=True)
 
     def _root(self) -> str:
-        return os.path.realpath(self.ipc_root or default_root())
+        return os.path.realpath(self.ipc_root or default_scratch_root())
 
 
 def _below(path: str, folder: str) -> bool:
