@@ -12,6 +12,8 @@ Environment overrides (for a scratch course, CI or a production server):
                                ``postgresql://grader@db/adaptive_lr`` (default:
                                ``sqlite:///<course root>/gradebook.db``)
 ``ADAPTIVE_LR_CELL_TIMEOUT``   seconds a cell may run while grading (default 60)
+``ADAPTIVE_LR_FIGURES``        ``0``: graded notebooks get no figures (faster; default ``1``,
+                               figures as inline PNG for the feedback)
 
 The gradebook holds the hidden tests in plain text: it lives in the course
 root, which is never released (``release/`` is), and ``.gitignore`` keeps
@@ -104,6 +106,8 @@ c.Autograde.autograde_preprocessors = [
 ]
 c.SandboxedExecute.sandbox = os.environ.get("ADAPTIVE_LR_SANDBOX", "1") != "0"
 c.SandboxedExecute.sandbox_user = os.environ.get("ADAPTIVE_LR_SANDBOX_USER", "adaptive-lr-grader")
+# Drawing a notebook's figures as PNG takes seconds per notebook; feedback shows them.
+c.SandboxedExecute.figures = os.environ.get("ADAPTIVE_LR_FIGURES", "1") != "0"
 # Besides the course's source/, submissions, feedback and gradebook (always hidden),
 # hide the repository's own source/ when grading in another course folder.
 c.SandboxedExecute.hide_paths = [str(Path(__file__).resolve().parent / "source")]

@@ -2,7 +2,11 @@
 
 Checks scores, statuses, reasons and file checksums, not only that the
 command exits 0; then grades the same batch again and expects the same
-report, with ``submitted/`` byte-identical throughout.
+report, with ``submitted/`` byte-identical throughout, and generates the
+feedback. The probes (adaptive_lr.course.probes) run with secrets in the
+grader's environment and host listeners open throughout: what they printed
+is checked, and that no secret is in any file under the course and no
+listener heard from a kernel (the grading kernels' or the re-check's).
 """
 
 from __future__ import annotations
@@ -19,11 +23,17 @@ from adaptive_lr.course import batch
 from adaptive_lr.course import submissions as subs
 from adaptive_lr.course.hostile import BROKEN, EXERCISE, HOSTILE, forging_submission, submit_hostile
 from adaptive_lr.course.pipeline import Course, repo_root
+from adaptive_lr.course.probes import PROBES, PRINTS_ENVIRONMENT, HostServices, probe_lines
 from adaptive_lr.sandbox.users import _live_pids_of
+
+from ..sandbox.probe_checks import SECRETS, check
+from ..sandbox.test_network import ODD_FOLDER
 
 CELL_TIMEOUT = "8"
 ROOT = os.geteuid() == 0
 USER = f"adaptive-lr-grader-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-hostile"
+# In the grader's environment while it grades (the gradebook URL is the course's own setting).
+GRADER_SECRETS = {k: v for k, v in SECRETS.items() if k != "ADAPTIVE_LR_GRADEBOOK_URL"}
 
 
 def _sha(path):
@@ -32,9 +42,12 @@ def _sha(path):
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    saved = {k: os.environ.get(k) for k in ("ADAPTIVE_LR_CELL_TIMEOUT", "ADAPTIVE_LR_SANDBOX_USER")}
+    names = ("ADAPTIVE_LR_CELL_TIMEOUT", "ADAPTIVE_LR_SANDBOX_USER", *GRADER_SECRETS)
+    saved = {k: os.environ.get(k) for k in names}
     os.environ["ADAPTIVE_LR_CELL_TIMEOUT"] = CELL_TIMEOUT
     os.environ["ADAPTIVE_LR_SANDBOX_USER"] = USER
+    os.environ.update(GRADER_SECRETS)
+    services = HostServices(odd_folder=ODD_FOLDER).__enter__()
     try:
         course = Course(tmp_path_factory.mktemp("hostile") / "course", repo_root()).create()
         course.generate_release()
@@ -47,7 +60,9 @@ def graded(tmp_path_factory):
         course.submit(
             "cheat-forges-results", forging_submission(subs.read(course.release_notebook))
         )
-        expected = submit_hostile(course, solved, other_student="solution")
+        expected = submit_hostile(
+            course, solved, other_student="solution", targets=services.targets()
+        )
         guarded = {
             "source": course.source_notebook,
             "other student": course.submitted_notebook("solution"),
@@ -57,7 +72,13 @@ def graded(tmp_path_factory):
         first = {r.student: r for r in batch.grade(course, say=lambda *_: None)}
         report = list(csv.DictReader(open(course.root / batch.REPORT_NAME)))
         second = {r.student: r for r in batch.grade(course, say=lambda *_: None)}
+        course.generate_feedback()
+        reached = services.reached()
+        services.ping()
         yield {
+            "reached": reached,
+            "pinged": services.reached(),
+            "sockets": list(services.unix_paths),
             "course": course,
             "expected": expected,
             "first": first,
@@ -68,6 +89,7 @@ def graded(tmp_path_factory):
             "submitted_before": submitted_before,
         }
     finally:
+        services.__exit__(None, None, None)
         for k, v in saved.items():
             os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
 
@@ -192,3 +214,38 @@ def test_csv_report_has_every_student_and_a_status(graded):
 @pytest.mark.skipif(not ROOT, reason="the dedicated grading user exists only when grading as root")
 def test_no_process_of_the_grading_user_survives(graded):
     assert not _live_pids_of(pwd.getpwnam(USER).pw_uid)
+
+
+def _probe_output(graded, slug) -> list[str]:
+    path = graded["course"].autograded_notebook(f"hostile-{slug}")
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == subs.solution_cell_id(EXERCISE))
+    return probe_lines("".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stdout"))
+
+
+@pytest.mark.parametrize("probe", PROBES, ids=[p.slug for p in PROBES])
+def test_probe_sees_only_what_the_sandbox_allows(graded, probe):
+    if not ROOT and probe is not PRINTS_ENVIRONMENT:
+        pytest.skip("the network and socket isolation needs root")
+    check(probe.slug, _probe_output(graded, probe.slug), graded["sockets"])
+
+
+def test_no_secret_in_any_file_under_the_course(graded):
+    root = graded["course"].root
+    feedback = graded["course"].feedback_html(f"hostile-{PRINTS_ENVIRONMENT.slug}")
+    assert "probe env HOME=" in feedback.read_text(), "the feedback shows the probe's printout"
+    assert (root / batch.REPORT_NAME).is_file() and (root / "gradebook.db").is_file()
+    leaks = [
+        (str(path.relative_to(root)), name)
+        for path in root.rglob("*")
+        if path.is_file()
+        for name, value in GRADER_SECRETS.items()
+        if value.encode() in path.read_bytes()
+    ]
+    assert not leaks, f"a grader's secret is in {leaks}"
+
+
+@pytest.mark.skipif(not ROOT, reason="the network and socket isolation needs root")
+def test_no_listener_heard_from_a_grading_or_recheck_kernel(graded):
+    assert graded["reached"] == {}, f"a kernel reached {sorted(graded['reached'])}"
+    assert len(graded["pinged"]) == 1 + len(graded["sockets"]), "every listener was listening"

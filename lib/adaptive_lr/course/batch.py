@@ -155,7 +155,11 @@ def _sandbox_notice(say) -> None:
     if os.environ.get("ADAPTIVE_LR_SANDBOX", "1") == "0":
         say("sandbox: off (ADAPTIVE_LR_SANDBOX=0): kernels run as the grader, without limits")
     elif os.geteuid() != 0:
-        say("sandbox: limits and scratch folder only; not root, so no separate user and no read-only view")
+        say(
+            "sandbox: limits, scratch folder and environment allow-list only; not root, so no "
+            "separate user, no read-only view and no private network: kernels run as the grader "
+            "(they can read its processes' environment) and reach the machine's network and sockets"
+        )
 
 
 def grade(course: Course, say=print, workers: int | None = None, scheduler: str | None = None,

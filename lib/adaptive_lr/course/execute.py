@@ -13,7 +13,8 @@ stage (``grader_config.py``). It
   so its tests score 0. (Without that, a test cell that never ran has no
   error in it and nbgrader would count it as passed.) The batch goes on;
 * caps each cell's stored output (a submission that prints 100 MB leaves
-  a short notice, not 100 MB, in the autograded notebook);
+  a short notice, not 100 MB, in the autograded notebook); figures (inline
+  PNG, for the feedback) have a budget of their own;
 * enforces a wall-clock budget per notebook, and after each notebook kills
   whatever processes the grading user has left (a fork bomb's orphans).
 
@@ -48,9 +49,10 @@ def course_secrets(config) -> list[str]:
     """What a grading kernel must not see in the course: solutions, submissions, grades.
 
     ``source/`` (solutions and hidden tests), ``submitted/``, ``autograded/``
-    and ``feedback/`` (every student's work) and the SQLite gradebook (hidden
-    tests in plain text). The rest of the course folder, and the library the
-    tests import, stay readable.
+    and ``feedback/`` (every student's work), the SQLite gradebook (hidden
+    tests in plain text) and the course's ``nbgrader_config.py`` (it may hold
+    the gradebook's URL, password included). The rest of the course folder,
+    and the library the tests import, stay readable.
     """
     from nbgrader.coursedir import CourseDirectory
 
@@ -67,6 +69,7 @@ def course_secrets(config) -> list[str]:
     ]
     if cd.db_url.startswith("sqlite:///"):
         paths.append(cd.db_url[len("sqlite:///") :])
+    paths.append(os.path.join(root, "nbgrader_config.py"))
     return [p for p in paths if os.path.exists(p)]
 
 
@@ -86,6 +89,26 @@ def account_name(base: str, i: int) -> str:
         return base + suffix
     tag = hashlib.sha256(base.encode()).hexdigest()[:6]
     return f"{base[: MAX_USER_NAME - len(suffix) - 7]}-{tag}{suffix}"
+
+
+def write_grading_kernelspecs(
+    kernels_dir, limits: Limits, user: str, hide, figures: bool = True, scratch_root=None
+) -> tuple[str, str]:
+    """The grading kernel's and the re-check kernel's specs in ``kernels_dir``; returns their names.
+
+    The re-check kernel cannot even see the reference implementation; nobody
+    sees its output, so it draws no figures.
+    """
+    import adaptive_lr.optim
+
+    oracle = os.path.dirname(os.path.abspath(adaptive_lr.optim.__file__))
+    common = {"user": user, "scratch_root": scratch_root}
+    backend = "inline" if figures else "agg"
+    write_kernelspec(kernels_dir, limits, hide=hide, plot_backend=backend, **common)
+    write_kernelspec(
+        kernels_dir, limits, hide=[*hide, oracle], name=RECHECK_KERNEL, plot_backend="agg", **common
+    )
+    return KERNEL_NAME, RECHECK_KERNEL
 
 
 def claim_account(base: str) -> str:
@@ -156,6 +179,12 @@ class SandboxedExecute(Execute):
     max_output_chars = Integer(
         100_000, help="characters of output kept per cell; the rest is dropped with a notice"
     ).tag(config=True)
+    figures = Bool(
+        True, help="figures reach the graded notebook as PNG (inline backend); off: none (Agg)"
+    ).tag(config=True)
+    max_figure_chars = Integer(
+        4_000_000, help="characters of figures (base64 images) kept per cell"
+    ).tag(config=True)
 
     _kernelspec_dir = None
     _account = None  # the grading account this process holds (see claim_account)
@@ -177,17 +206,8 @@ class SandboxedExecute(Execute):
                 self.memory_bytes, self.cpu_seconds, self.max_processes, self.max_file_bytes
             )
             hide = course_secrets(self.config) + [p for p in self.hide_paths if p]
-            write_kernelspec(os.path.join(base, "kernels"), limits, user=self._user, hide=hide)
-            # The re-check kernel cannot even see the reference implementation.
-            import adaptive_lr.optim
-
-            oracle = os.path.dirname(os.path.abspath(adaptive_lr.optim.__file__))
-            write_kernelspec(
-                os.path.join(base, "kernels"),
-                limits,
-                user=self._user,
-                hide=[*hide, oracle],
-                name=RECHECK_KERNEL,
+            write_grading_kernelspecs(
+                os.path.join(base, "kernels"), limits, self._user, hide, figures=self.figures
             )
             SandboxedExecute._kernelspec_dir = base
             os.environ["JUPYTER_PATH"] = base + (
@@ -201,6 +221,7 @@ class SandboxedExecute(Execute):
         self._prepare_sandbox()
         self._started = set()
         self._output_chars = {}
+        self._figure_chars = {}
         self._truncated = set()
         self._timed_out = []
         record = {"status": "ok", "reason": "", "cell": ""}
@@ -384,9 +405,18 @@ class SandboxedExecute(Execute):
             return super().output(outs, msg, display_id, cell_index)
         content = msg.get("content", {})
         text = content.get("text", "")
-        size = len(text) + sum(
-            len(v) for v in content.get("data", {}).values() if isinstance(v, str)
+        data = content.get("data", {})
+        figure = sum(
+            len(v) for k, v in data.items() if k.startswith("image/") and isinstance(v, str)
         )
+        if figure:
+            used = self._figure_chars.get(cell_index, 0)
+            self._figure_chars[cell_index] = used + figure
+            if used + figure <= self.max_figure_chars:
+                return super().output(outs, msg, display_id, cell_index)
+            limit = f"{self.max_figure_chars:,} characters of figures"
+            return self._truncate(outs, cell_index, limit)
+        size = len(text) + sum(len(v) for v in data.values() if isinstance(v, str))
         used = self._output_chars.get(cell_index, 0)
         self._output_chars[cell_index] = used + size
         if used + size <= self.max_output_chars:
@@ -396,13 +426,18 @@ class SandboxedExecute(Execute):
         if room > 0 and text:  # keep the head of a long stream, drop the rest
             msg = {**msg, "content": {**content, "text": text[:room]}}
             out = super().output(outs, msg, display_id, cell_index)
+        self._truncate(outs, cell_index, f"{self.max_output_chars:,} characters")
+        return out
+
+    def _truncate(self, outs, cell_index, limit: str):
+        """Leave, once per cell, the notice that output past ``limit`` was dropped."""
         if cell_index not in self._truncated:
             self._truncated.add(cell_index)
             outs.append(
                 new_output(
                     "stream",
                     name="stdout",
-                    text=f"\n[output truncated by the grader after {self.max_output_chars:,} characters]\n",
+                    text=f"\n[output truncated by the grader after {limit}]\n",
                 )
             )
-        return out
+        return None

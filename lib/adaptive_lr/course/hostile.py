@@ -5,7 +5,8 @@ answer cell of an otherwise correct submission, so the exercises before it
 show that the points of what completed are kept. :data:`BROKEN` writes files
 that are not a gradable notebook at all. The tests grade all of them in one
 batch beside a correct submission (``tests/hostile/``); ``make demo`` grades a
-few of them too.
+few of them too. The probes of :mod:`.probes` (what a kernel can reach: the
+grader's environment, host listeners, the network) are hostile submissions too.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import NamedTuple
 import nbformat
 
 from .pipeline import ASSIGNMENT, NOTEBOOK
+from .probes import PROBES
 from .submissions import solution_cell_id
 
 EXERCISE = 5  # the hostile code goes into exercise 5: 1-4 complete before it
@@ -27,7 +29,8 @@ EXERCISE = 5  # the hostile code goes into exercise 5: 1-4 complete before it
 class Hostile(NamedTuple):
     slug: str
     description: str
-    code: str  # may use {course} (the course folder) and {other} (another student's folder)
+    code: str  # may use {course} (the course folder), {other} (another student's folder) and
+    # the targets of a probe ({tcp_port}, {sockets}: see probes.HostServices.targets)
     status: str  # the status the batch report must give
     keeps_later_exercises: bool  # True when the kernel survives, so exercises 6-10 still score
 
@@ -106,14 +109,16 @@ HOSTILE = [
         "ok",
         True,
     ),
+    # Each probe only prints what it reached: graded normally, full marks.
+    *[Hostile(p.slug, p.description, p.code, "ok", True) for p in PROBES],
 ]
 
 
-def with_hostile_code(solved_nb, hostile: Hostile, course: Path, other: Path):
+def with_hostile_code(solved_nb, hostile: Hostile, course: Path, other: Path, **targets):
     """A copy of the correct submission with ``hostile.code`` at the top of exercise 5's answer cell."""
     nb = copy.deepcopy(solved_nb)
     target = solution_cell_id(EXERCISE)
-    code = hostile.code.format(course=course, other=other)
+    code = hostile.code.format(course=course, other=other, **targets)
     for cell in nb.cells:
         if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == target:
             cell.source = code + "\n" + cell.source
@@ -196,13 +201,16 @@ BROKEN = [
 ]
 
 
-def submit_hostile(course, solved_nb, other_student: str) -> dict:
-    """Write every hostile and broken submission into ``course``; returns student -> expected status."""
+def submit_hostile(course, solved_nb, other_student: str, targets: dict) -> dict:
+    """Write every hostile and broken submission into ``course``; returns student -> expected status.
+
+    ``targets`` fills the probes' placeholders (:meth:`.probes.HostServices.targets`).
+    """
     expected = {}
     other = course.root / "submitted" / other_student / ASSIGNMENT
     for h in HOSTILE:
         student = f"hostile-{h.slug}"
-        course.submit(student, with_hostile_code(solved_nb, h, course.root, other))
+        course.submit(student, with_hostile_code(solved_nb, h, course.root, other, **targets))
         expected[student] = h.status
     for b in BROKEN:
         student = f"broken-{b.slug}"

@@ -13,16 +13,24 @@ the plain ``python3`` kernel. Before the kernel starts, the launcher
   submissions or other students' folders (they belong to the instructor, and
   the course folder is not readable by other users at all);
 * moves into a fresh scratch folder owned by that user, which becomes its
-  ``HOME`` and ``TMPDIR``: the only place it can write.
+  ``HOME`` and ``TMPDIR``: the only place it can write (:mod:`.mounts`: a
+  read-only view of the rest, the course's secrets and the folders of other
+  services' Unix sockets hidden);
+* when started as root, moves into a network namespace of its own whose
+  only interface is its own loopback (:mod:`.network`); the grader reaches
+  the kernel over Jupyter's IPC transport (:mod:`.provisioner`);
+* replaces itself with ``ipykernel`` under an allow-listed environment
+  (:func:`.kernel.environment`): nothing of the grader's secrets.
 
 After a kernel ends, :func:`.users.reap` kills whatever processes the
 grading user still has (a fork bomb's orphans, a ``setsid`` escape).
 
-Started by a user other than root, the launcher cannot switch users: it
-still applies the limits and the scratch folder, and says so on its first
-line of output. Run the grader as root or under an account that owns nothing
-else to get write isolation. This is plain POSIX (``setrlimit``, ``setuid``):
-no containers, nothing beyond a standard Linux machine.
+Started by a user other than root, the launcher cannot switch users nor
+make namespaces: it still applies the limits, the scratch folder and the
+environment allow-list, and says so on its first line of output. Run the
+grader as root for full isolation. This is plain POSIX and Linux system calls
+(``setrlimit``, ``setuid``, ``unshare``, ``mount``): no containers, nothing
+beyond a standard Linux machine.
 """
 
 from .kernelspec import KERNEL_NAME, write_kernelspec
