@@ -162,6 +162,9 @@ def grade(course: Course, say=print) -> list[Row]:
     refused = [i for i in intakes if i.status != "ok"]
     for i in refused:
         say(f"  {i.student}: {i.status}: {i.reason}")
+    from .schedule import apply_due_date
+
+    apply_due_date(course)  # the configured due date, where nbgrader's late penalty reads it
     if gradable:
         args = ["autograde", "--force"]
         if refused:
