@@ -10,7 +10,10 @@
    ``nbgrader autograde``, the report with a status per student, saved as
    ``grading_report.csv``), then ``nbgrader generate_feedback``;
 4. print the gradebook (autograded points per exercise, totals);
-5. copy ``autograded/`` and ``feedback/`` to the repository root to look at.
+5. copy ``autograded/`` and ``feedback/`` to the repository root to look at;
+6. write the grading sheets for the written answers (:mod:`.manual`) and the
+   class report (:mod:`.report`, ``demo_output/course/report/index.html``),
+   and print where the report is.
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ import time
 from pathlib import Path
 
 from ..grading.mistakes import MISTAKES
-from . import batch
+from . import batch, report
 from . import submissions as subs
 from .hostile import BROKEN, HOSTILE, with_hostile_code
 from .gradebook import read_grades, table
+from .manual import write_sheets
 from .pipeline import Course, repo_root
 from .release import committed_release, differences
 
@@ -123,4 +127,9 @@ def run(out=None, copy_back: bool = True, say=print) -> dict:
         _copy_back(course, repo)
         say(f"\nAutograded notebooks: {repo / 'autograded'}\nFeedback (HTML):      {repo / 'feedback'}")
     say(f"Gradebook: {course.db_url} (not committed, not released); log: {course.log_path}")
-    return {"course": course, "grades": grades, "students": students, "seconds": seconds, "rows": rows}
+    sheets = write_sheets(course)
+    say(f"Grading sheets for the written answers (model answers, rubrics; graders only): {sheets[0]}")
+    page = report.write(course, rows)
+    say(f"\nClass report: {page}")
+    return {"course": course, "grades": grades, "students": students, "seconds": seconds, "rows": rows,
+            "report": page}

@@ -87,12 +87,43 @@ def student_env(user: str, home) -> dict:
     }
 
 
+def _interpreter_paths() -> list[str]:
+    return sorted({sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))})
+
+
+def _become(uid: int, gid: int):
+    """In the child, before exec: reach this Python even under a private folder, then drop to the student.
+
+    On a hub the interpreter is installed where every user can run it; here it
+    may sit under a private ancestor (pyenv in ``/root``). Then the child gets
+    a private mount namespace in which only the interpreter's folders are
+    bound into an otherwise empty cover of that ancestor (the grading
+    sandbox's own mechanism, :mod:`adaptive_lr.sandbox.mounts`), and nothing
+    else of it becomes visible.
+    """
+    paths = _interpreter_paths()
+
+    def preexec():
+        from ..sandbox import mounts
+
+        if mounts.available() and any(mounts._blocking_ancestor(p) for p in paths):
+            mounts._check(mounts._c().unshare(mounts.CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+            mounts._mount(None, "/", None, mounts.MS_REC | mounts.MS_PRIVATE)
+            mounts._expose(paths)
+        os.setgroups([])
+        os.setgid(gid)
+        os.setuid(uid)
+        os.umask(0o077)
+
+    return preexec
+
+
 def as_student(user: str, home, *cmd, check: bool = True) -> subprocess.CompletedProcess:
     """Run ``cmd`` in ``home`` as the Unix account ``user`` (only root can do that)."""
     entry = pwd.getpwnam(user)
     proc = subprocess.run(
         list(cmd), cwd=str(home), env=student_env(user, home), capture_output=True, text=True,
-        user=entry.pw_uid, group=entry.pw_gid, extra_groups=[], umask=0o077,
+        preexec_fn=_become(entry.pw_uid, entry.pw_gid),
     )
     if check and proc.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, cmd))} as {user} failed (exit {proc.returncode}):\n"
