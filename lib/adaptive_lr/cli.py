@@ -85,10 +85,10 @@ def _export(args) -> int:
 
 
 def _report(args) -> int:
-    from .course import report
+    from .course import class_report
     from .course.pipeline import Course
 
-    print(f"Class report: {report.write(Course(args.course))}")
+    print(f"Class report: {class_report.write(Course(args.course))}")
     return 0
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from adaptive_lr.course import batch, bundle, exchange, export, manual, report
+from adaptive_lr.course import batch, bundle, class_report, exchange, export, manual
 from adaptive_lr.course import submissions as subs
 from adaptive_lr.course.gradebook import EXERCISES
 from adaptive_lr.course.pipeline import Course, repo_root
@@ -212,7 +212,7 @@ def _lifecycle(base: Path, accounts: dict, monkeypatch):
     assert float(nbg_by[bob]["late_submission_penalty"]) == 10
 
     # -- the class report ---------------------------------------------------------------------
-    page = report.write(course, rows)
+    page = class_report.write(course, rows)
     text = page.read_text()
     assert page == course.root / "report" / "index.html"
     assert "http://" not in text.replace("http://localhost", "") and "<script" not in text

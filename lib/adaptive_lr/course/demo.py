@@ -12,7 +12,7 @@
 4. print the gradebook (autograded points per exercise, totals);
 5. copy ``autograded/`` and ``feedback/`` to the repository root to look at;
 6. write the grading sheets for the written answers (:mod:`.manual`) and the
-   class report (:mod:`.report`, ``demo_output/course/report/index.html``),
+   class report (:mod:`.class_report`, ``demo_output/course/report/index.html``),
    and print where the report is.
 """
 
@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from ..grading.mistakes import MISTAKES
-from . import batch, report
+from . import batch, class_report
 from . import submissions as subs
 from .hostile import BROKEN, HOSTILE, with_hostile_code
 from .gradebook import read_grades, table
@@ -129,7 +129,7 @@ def run(out=None, copy_back: bool = True, say=print) -> dict:
     say(f"Gradebook: {course.db_url} (not committed, not released); log: {course.log_path}")
     sheets = write_sheets(course)
     say(f"Grading sheets for the written answers (model answers, rubrics; graders only): {sheets[0]}")
-    page = report.write(course, rows)
+    page = class_report.write(course, rows)
     say(f"\nClass report: {page}")
     return {"course": course, "grades": grades, "students": students, "seconds": seconds, "rows": rows,
             "report": page}
