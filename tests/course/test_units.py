@@ -196,3 +196,19 @@ def test_bundle_refuses_a_folder_in_use(tmp_path):
     (tmp_path / "x" / "keep.txt").write_text("mine")
     with pytest.raises(FileExistsError):
         bundle.build(tmp_path / "x")
+
+
+# -- the class report's mistake counts ----------------------------------------------------------
+
+def test_mistakes_are_counted_per_student_with_the_catalogue_name():
+    from adaptive_lr.course.class_report import Student, mistake_counts, mistake_title
+
+    assert mistake_title("03-adam_update-no-bias-correction") == "bias correction missing"
+    assert mistake_title("not-in-the-catalogue") == "not-in-the-catalogue"
+    students = [Student("ann", "ok", mistakes={"03-adam_update-no-bias-correction": ["03d_adam_update_hidden"]}),
+                Student("ben", "ok", mistakes={"03-adam_update-no-bias-correction": ["03d_adam_update_hidden"],
+                                               "01-adagrad_update-eps-inside-sqrt": ["01d_adagrad_update_hidden"]}),
+                Student("cat", "ok")]
+    counts = mistake_counts(students)
+    assert counts[0] == ("03-adam_update-no-bias-correction", "bias correction missing", ["ann", "ben"])
+    assert counts[1][1:] == ("epsilon inside the square root", ["ben"])
