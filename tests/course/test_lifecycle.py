@@ -13,8 +13,7 @@ from __future__ import annotations
 import csv
 import os
 import pwd
-import re
-import subprocess
+import shutil
 import sys
 import tempfile
 import time
@@ -89,7 +88,7 @@ def test_course_lifecycle(monkeypatch):
         with student_accounts(base / "home", ["ada", "bob"]) as accounts:
             _lifecycle(base, accounts, monkeypatch)
     finally:
-        subprocess.run(["rm", "-rf", str(base)])
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def _lifecycle(base: Path, accounts: dict, monkeypatch):
@@ -217,7 +216,7 @@ def _lifecycle(base: Path, accounts: dict, monkeypatch):
     assert page == course.root / "report" / "index.html"
     assert "http://" not in text.replace("http://localhost", "") and "<script" not in text
     assert text.count("data:image/png;base64,") >= 3
-    assert f"99.5 / 100" in text
+    assert "99.5 / 100" in text
     assert "bias correction missing" in text and bob in text.split("bias correction missing", 1)[1][:400]
     assert f"../feedback/{ada}/adaptive_lr/exercises.html" in text
     assert "Similarity of the graded functions" in text and ada in text

@@ -141,7 +141,8 @@ def test_canvas_csv_takes_names_and_sections_from_a_roster(tmp_path):
     u = export.Total("nobody", max_score=100.0)
     path = export.write_canvas({"smithj": t, "nobody": u}, tmp_path / "out.csv",
                                roster=export.read_roster(roster))
-    rows = list(csv.reader(open(path)))
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "adaptive_lr"]
     assert rows[2] == ["nobody", "", "", "nobody", "", "0"]
     assert rows[3] == ["Smith, Jo", "12345", "S001", "smithj", "Section A", "8.5"]

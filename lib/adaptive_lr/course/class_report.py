@@ -29,7 +29,7 @@ import csv
 import html
 import io
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
@@ -131,7 +131,7 @@ def _figure_exercises(per_exercise: dict) -> str:
     for ax, e in zip(axes.flat, EXERCISES):
         auto = [a for a, _ in per_exercise[e]]
         manual = [m for _, m in per_exercise[e]]
-        bins = [i * 0.5 for i in range(0, 22)]
+        bins = [i * 0.5 for i in range(22)]
         ax.hist([auto, manual], bins=bins, stacked=False, color=["#3a6ea5", "#e69f00"],
                 label=["autograded (of 5)", "written (of 5)"])
         ax.set_title(f"Exercise {e}")
@@ -245,9 +245,9 @@ def build(course, students: list[Student]) -> str:
     max_score = next(iter(all_totals.values())).max_score if all_totals else 100.0
     final = [t for t in graded if t.final]
     parts = [f"<h1>Class report: {_e(ASSIGNMENT)}</h1>",
-             f'<p class="note">{len(names)} students, {len(graded)} graded submissions, '
-             f"{len(final)} with every written answer graded. Written "
-             f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC from {_e(course.root)}.</p>"]
+             (f'<p class="note">{len(names)} students, {len(graded)} graded submissions, '
+              f"{len(final)} with every written answer graded. Written "
+              f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC from {_e(course.root)}.</p>")]
 
     # totals
     parts.append("<h2>Scores</h2>")

@@ -69,7 +69,7 @@ def written_parts(source_nb) -> list[WrittenPart]:
 
 
 def allowed_scores(points: float) -> list[float]:
-    return [i * STEP for i in range(int(round(points / STEP)) + 1)]
+    return [i * STEP for i in range(round(points / STEP) + 1)]
 
 
 def check_score(score: float, points: float, where: str = "") -> float:
@@ -179,9 +179,9 @@ def write_sheets(course, formgrader_url: str = "http://localhost:8888") -> list[
         if not mine:
             continue
         body = [f"<h1>Exercise {exercise}: grading sheet for the written answers</h1>",
-                f"<p>{len(students)} submission(s). Scores in steps of {STEP:g}; enter them in the "
-                f"formgrader (links below) or with <code>adaptive_lr.course.manual.enter_grade</code>. "
-                "For graders only: never hand this page to students.</p>"]
+                (f"<p>{len(students)} submission(s). Scores in steps of {STEP:g}; enter them in the "
+                 f"formgrader (links below) or with <code>adaptive_lr.course.manual.enter_grade</code>. "
+                 "For graders only: never hand this page to students.</p>")]
         for p in mine:
             steps = ", ".join(f"{s:g}" for s in allowed_scores(p.points))
             body += [f'<div class="part" id="{p.grade_id}"><h2>{p.grade_id} ({p.points:g} points)</h2>',
