@@ -156,12 +156,16 @@ def _lifecycle(base: Path, accounts: dict, monkeypatch):
     with pytest.raises(export.ExportRefused, match="not graded"):
         export.export(course, base / "early.csv")
     ada_manual = bob_manual = 0.0
+    todo = []
     for i, p in enumerate(parts):
         a = p.points - (0.5 if i == 2 else 0.0)  # one half point off a derivation
         b = p.points / 2 if (p.points / 2) % 0.5 == 0 else p.points - 0.5
-        manual.enter_grade(course.db_url, ada, p.grade_id, a, comment="Clear." if i == 2 else None)
-        manual.enter_grade(course.db_url, bob, p.grade_id, b)
+        todo += [(ada, p.grade_id, a, "Clear." if i == 2 else None), (bob, p.grade_id, b, None)]
         ada_manual, bob_manual = ada_manual + a, bob_manual + b
+    with pytest.raises(ValueError, match="multiple of 0.5"):  # all or nothing
+        manual.enter_grades(course.db_url, todo + [(bob, first.grade_id, 0.25, None)])
+    assert sorted(export.totals(course.db_url)[ada].pending) == sorted(p.grade_id for p in parts)
+    manual.enter_grades(course.db_url, todo)
     assert manual.off_grid(course.db_url) == []
 
     # -- feedback out and back ----------------------------------------------------------------

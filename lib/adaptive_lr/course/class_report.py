@@ -124,26 +124,23 @@ def _figure_totals(scores: list[float], max_score: float) -> str:
     return _png(fig)
 
 
-def _figure_exercises(per_exercise: dict) -> str:
+def _figure_exercises(per_exercise: dict, top: float, what: str) -> str:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(2, 5, figsize=(12, 4.6), sharey=True)
+    bins = [i * 0.5 - 0.25 for i in range(int(top * 2) + 2)]
     for ax, e in zip(axes.flat, EXERCISES):
-        auto = [a for a, _ in per_exercise[e]]
-        manual = [m for _, m in per_exercise[e]]
-        bins = [i * 0.5 for i in range(22)]
-        ax.hist([auto, manual], bins=bins, stacked=False, color=["#3a6ea5", "#e69f00"],
-                label=["autograded (of 5)", "written (of 5)"])
+        ax.hist(per_exercise[e], bins=bins, color="#3a6ea5", edgecolor="white", label="students")
         ax.set_title(f"Exercise {e}")
-        ax.set_xlim(0, 5.5)
+        ax.set_xlim(-0.5, top + 0.5)
         ax.yaxis.get_major_locator().set_params(integer=True)
         ax.grid(alpha=0.3)
     for ax in axes[1]:
-        ax.set_xlabel("points")
+        ax.set_xlabel(f"points (of {top:g})")
     for ax in axes[:, 0]:
         ax.set_ylabel("students")
     axes.flat[0].legend(loc="upper left", fontsize=7)
-    fig.suptitle("Points per exercise: autograded part and written part")
+    fig.suptitle(f"Points per exercise: {what}")
     fig.tight_layout()
     return _png(fig)
 
@@ -234,6 +231,43 @@ def _feedback_link(course, student: str) -> str:
     return f'<a href="{_e(rel)}">feedback</a>'
 
 
+MAX_PAIRS_SHOWN = 25
+
+
+def _pair_rows(pairs) -> str:
+    return "".join(
+        f"<tr><td>{_e(p.a)}</td><td>{_e(p.b)}</td><td class='num'>{p.similarity:.0%}</td>"
+        f"<td class='{'bad' if p.flagged else 'ok'}'>{'look' if p.flagged else ''}</td>"
+        f"<td>{_e(', '.join(f'{n} {j:.0%}' for n, j in p.functions[:4]))}</td></tr>" for p in pairs)
+
+
+def _similarity_section(pairs) -> str:
+    from .similarity import REFERENCE, groups
+
+    head = ("<table><tr><th>student</th><th>compared with</th><th>similarity</th><th>flag</th>"
+            "<th>most similar functions</th></tr>")
+    out = []
+    reference = [p for p in pairs if p.b == REFERENCE]
+    between = [p for p in pairs if p.b != REFERENCE]
+    flagged_ref = [p for p in reference if p.flagged]
+    out.append(f"<h3>Compared with the reference implementation</h3><p>{len(flagged_ref)} of "
+               f"{len(reference)} students flagged (share of the student's code found in the reference).</p>")
+    if reference:
+        out.append(head + _pair_rows((flagged_ref or reference)[:MAX_PAIRS_SHOWN]) + "</table>")
+    flagged = [p for p in between if p.flagged]
+    out.append(f"<h3>Between students</h3><p>{len(flagged)} of {len(between)} pairs flagged.</p>")
+    clusters = groups(flagged)
+    if clusters:
+        out.append("<p>Groups of students whose code is alike (each linked to another by a flagged pair):</p><ul>"
+                   + "".join(f"<li>{len(g)} students: {_e(', '.join(g))}</li>" for g in clusters) + "</ul>")
+    shown = (flagged or between)[:MAX_PAIRS_SHOWN]
+    if shown:
+        more = len(flagged or between) - len(shown)
+        out.append(head + _pair_rows(shown) + "</table>"
+                   + (f"<p class='note'>... and {more} more pairs.</p>" if more > 0 else ""))
+    return "".join(out)
+
+
 def build(course, students: list[Student]) -> str:
     """The report's HTML."""
     from . import similarity
@@ -257,9 +291,14 @@ def build(course, students: list[Student]) -> str:
         parts.append(f"<p>Total out of {max_score:g}: mean {mean:.1f}, lowest {min(scores):g}, highest "
                      f"{max(scores):g} ({len(final)} students with final grades).</p>")
         parts.append(f'<img alt="distribution of the total" src="{_figure_totals(scores, max_score)}">')
-    if graded:
-        per = {e: [(t.auto.get(e, 0.0), t.manual.get(e, 0.0)) for t in graded] for e in EXERCISES}
-        parts.append(f'<img alt="distribution per exercise" src="{_figure_exercises(per)}">')
+    if final:
+        per = {e: [t.exercise(e) for t in final] for e in EXERCISES}
+        figure = _figure_exercises(per, 10, f"autograded + written, {len(final)} students with final grades")
+        parts.append(f'<img alt="distribution per exercise" src="{figure}">')
+    elif graded:
+        per = {e: [t.auto.get(e, 0.0) for t in graded] for e in EXERCISES}
+        figure = _figure_exercises(per, 5, "autograded part only (no written answers graded yet)")
+        parts.append(f'<img alt="distribution per exercise" src="{figure}">')
     rows = []
     for s in names:
         t, st = all_totals.get(s), by_student.get(s)
@@ -276,6 +315,8 @@ def build(course, students: list[Student]) -> str:
         cls = "ok" if status == "ok" else "bad"
         rows.append(f"<tr><td>{_e(s)}</td>{cells}<td class='num'>{penalty}</td><td>{_e(total)}</td>"
                     f"<td class='{cls}'>{_e(status)}</td><td>{_feedback_link(course, s)}</td></tr>")
+    parts.append("<p class='note'>Columns 1-10: points per exercise, autograded and written (of 10 "
+                 "each; of 5 while the written answers are not graded).</p>")
     head = "".join(f"<th>{e}</th>" for e in EXERCISES)
     parts.append(f"<table><tr><th>student</th>{head}<th>late penalty</th><th>total</th><th>status</th>"
                  f"<th></th></tr>{''.join(rows)}</table>")
@@ -323,7 +364,6 @@ def build(course, students: list[Student]) -> str:
     parts.append("<h2>Similarity of the graded functions</h2>")
     codes, skeleton = graded_functions(course, [s for s in names if course.autograded_notebook(s).is_file()])
     pairs = similarity.compare_all(codes, skeleton, sorted(FUNCTIONS))
-    flagged = [p for p in pairs if p.flagged]
     parts.append(
         f"<p>Detector: AST-normalized winnowing (k = {similarity.K}, window {similarity.WINDOW}; names, "
         "numbers, comments and formatting do not count). Each student is compared with the reference "
@@ -331,18 +371,7 @@ def build(course, students: list[Student]) -> str:
         "to tell apart are left out. "
         f"Pairs at or above {similarity.THRESHOLD:.0%} are flagged <b>for you to look at, never "
         "penalized</b>: correct solutions of a precisely specified exercise also look alike.</p>")
-    if flagged:
-        parts.append(f"<p class='bad'>{len(flagged)} pair(s) flagged.</p>")
-    shown = flagged + [p for p in pairs if not p.flagged][: max(0, 10 - len(flagged))]
-    if shown:
-        parts.append("<table><tr><th>student</th><th>compared with</th><th>similarity</th><th>flag</th>"
-                     "<th>most similar functions</th></tr>" + "".join(
-                         f"<tr><td>{_e(p.a)}</td><td>{_e(p.b)}</td><td class='num'>{p.similarity:.0%}</td>"
-                         f"<td class='{'bad' if p.flagged else 'ok'}'>{'look' if p.flagged else ''}</td>"
-                         f"<td>{_e(', '.join(f'{n} {j:.0%}' for n, j in p.functions[:4]))}</td></tr>"
-                         for p in shown) + "</table>")
-    else:
-        parts.append("<p>Nothing to compare.</p>")
+    parts.append(_similarity_section(pairs))
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Class report: '
             f"{_e(ASSIGNMENT)}</title><style>{_CSS}</style></head><body>{''.join(parts)}</body></html>")
 

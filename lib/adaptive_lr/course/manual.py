@@ -88,15 +88,28 @@ def check_score(score: float, points: float, where: str = "") -> float:
 def enter_grade(db_url: str, student: str, grade_id: str, score: float, comment: str | None = None,
                 assignment: str = ASSIGNMENT, notebook: str = NOTEBOOK) -> None:
     """Set a hand-graded cell's score (and the comment the student will see) in the gradebook."""
+    enter_grades(db_url, [(student, grade_id, score, comment)], assignment, notebook)
+
+
+def enter_grades(db_url: str, grades, assignment: str = ASSIGNMENT, notebook: str = NOTEBOOK) -> None:
+    """:func:`enter_grade` for many ``(student, grade_id, score, comment)`` in one gradebook session.
+
+    Every score is checked before any is written: one bad score leaves the gradebook as it was.
+    """
     from nbgrader.api import Gradebook
 
     with Gradebook(db_url) as gb:
-        grade = gb.find_grade(grade_id, notebook, assignment, student)
-        if grade.cell.cell_type != "markdown":
-            raise ValueError(f"{grade_id} is autograded; only written answers are graded by hand")
-        grade.manual_score = check_score(score, float(grade.max_score), f"{student}/{grade_id}")
-        if comment is not None:
-            gb.find_comment(grade_id, notebook, assignment, student).manual_comment = comment
+        todo = []
+        for student, grade_id, score, comment in grades:
+            grade = gb.find_grade(grade_id, notebook, assignment, student)
+            if grade.cell.cell_type != "markdown":
+                raise ValueError(f"{grade_id} is autograded; only written answers are graded by hand")
+            todo.append((grade, check_score(score, float(grade.max_score), f"{student}/{grade_id}"),
+                         student, grade_id, comment))
+        for grade, score, student, grade_id, comment in todo:
+            grade.manual_score = score
+            if comment is not None:
+                gb.find_comment(grade_id, notebook, assignment, student).manual_comment = comment
         gb.db.commit()
 
 

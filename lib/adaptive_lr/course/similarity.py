@@ -186,3 +186,21 @@ def compare_all(codes: dict, skeleton: dict, names) -> list[Pair]:
         if p:
             pairs.append(p)
     return sorted(pairs, key=lambda p: (-p.similarity, p.a, p.b))
+
+
+def groups(pairs) -> list[list[str]]:
+    """Students linked by the given pairs (connected components), largest first."""
+    parent: dict = {}
+
+    def find(x):
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for p in pairs:
+        parent[find(p.a)] = find(p.b)
+    out: dict = {}
+    for x in list(parent):
+        out.setdefault(find(x), []).append(x)
+    return sorted((sorted(g) for g in out.values()), key=lambda g: (-len(g), g))
