@@ -197,10 +197,11 @@ def write_sheets(course, formgrader_url: str = "http://localhost:8888") -> list[
                  "For graders only: never hand this page to students.</p>")]
         for p in mine:
             steps = ", ".join(f"{s:g}" for s in allowed_scores(p.points))
-            body += [f'<div class="part" id="{p.grade_id}"><h2>{p.grade_id} ({p.points:g} points)</h2>',
+            unit = "point" if p.points == 1 else "points"
+            body += [f'<div class="part" id="{p.grade_id}"><h2>{p.grade_id} ({p.points:g} {unit})</h2>',
                      _md(p.question),
                      f'<div class="key"><h3>Model answer</h3>{_md(p.model_answer)}',
-                     f"<h3>Rubric</h3>{_md(p.rubric)}<p><b>Allowed scores:</b> {steps}</p></div>"]
+                     f"{_md(p.rubric)}<p><b>Allowed scores:</b> {steps}</p></div>"]
             for student in students:
                 score, nb_id = state[student].get(p.grade_id, (None, None))
                 text = answers.get(student, {}).get(p.grade_id, "")
