@@ -24,6 +24,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from adaptive_lr import cli
 from adaptive_lr.course import batch, bundle, class_report, exchange, export, manual
 from adaptive_lr.course import submissions as subs
 from adaptive_lr.course.gradebook import EXERCISES
@@ -212,6 +213,8 @@ def _lifecycle(base: Path, accounts: dict, monkeypatch):
         plain_by = {r["student"]: r for r in csv.DictReader(f)}
     assert plain_by[ada]["ex03"] == "10" and plain_by[ada]["total"] == "99.5"
     assert float(plain_by[bob]["ex03"]) < 10 and plain_by[bob]["late_penalty"] == "10"
+    assert cli.main(["export", str(course.root), "--out", str(base / "cli.csv")]) == 0
+    assert (base / "cli.csv").read_text() == canvas.read_text()
     nbg = base / "nbgrader_export.csv"
     course.nbgrader("export", f"--to={nbg}")
     with open(nbg, newline="") as f:
@@ -220,6 +223,8 @@ def _lifecycle(base: Path, accounts: dict, monkeypatch):
     assert float(nbg_by[bob]["late_submission_penalty"]) == 10
 
     # -- the class report ---------------------------------------------------------------------
+    assert cli.main(["report", str(course.root)]) == 0  # from the course folder on disk
+    assert "99.5 / 100" in (course.root / "report" / "index.html").read_text()
     page = class_report.write(course, rows)
     text = page.read_text()
     assert page == course.root / "report" / "index.html"

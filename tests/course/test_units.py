@@ -192,6 +192,14 @@ def test_leak_check_objects_to_source_answers_and_gradebooks(student_bundle, tmp
     assert "course/answers.md: contains the rubric" in leaks
 
 
+def test_student_bundle_command(tmp_path, capsys):
+    from adaptive_lr import cli
+
+    assert cli.main(["student-bundle", "--out", str(tmp_path / "b")]) == 0
+    assert "no source/, model answers, rubrics, hidden tests or gradebook" in capsys.readouterr().out
+    assert (tmp_path / "b" / "release" / "adaptive_lr" / "exercises.ipynb").is_file()
+
+
 def test_bundle_refuses_a_folder_in_use(tmp_path):
     (tmp_path / "x").mkdir()
     (tmp_path / "x" / "keep.txt").write_text("mine")
