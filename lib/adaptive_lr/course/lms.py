@@ -222,6 +222,8 @@ def collect_archive(course, archive) -> ArchiveIntake:
     course.nbgrader("zip_collect", "--force", ASSIGNMENT)
     summary = json.loads((folder.parent / SUMMARY_FILE).read_text())
     students = [CollectedStudent(**s) for s in summary["students"]]
+    # nbgrader creates a missing gradebook with `alembic` from PATH: let its own process do it.
+    course.nbgrader("db", "student", "list")
     with Gradebook(course.db_url) as gb:
         for s in students:
             gb.update_or_create_student(s.student_id, lms_user_id=s.lms_user_id)
