@@ -19,10 +19,12 @@ import shutil
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import nbformat
 import pytest
+from nbgrader.utils import parse_utc
 
 from adaptive_lr import cli
 from adaptive_lr.course import batch, bundle, class_report, exchange, export, manual
@@ -115,10 +117,10 @@ def _lifecycle(base: Path, accounts: dict, monkeypatch):
     exchange.submit(bob, bob_home, root)
     inbound = root / exchange.COURSE_ID / "inbound"
     # The due date falls between the two submissions: bob is late (less than a day).
-    due = _inbound_timestamp(inbound, ada).replace(" UTC", "")
-    due = (f"{due[:-7]}.{int(due[-6:]) + 500000:06d}" if int(due[-6:]) < 500000
-           else f"{due[:-6]}999999") + " UTC"
-    monkeypatch.setenv("ADAPTIVE_LR_DUE_DATE", due)
+    ada_at, bob_at = (parse_utc(_inbound_timestamp(inbound, u)) for u in (ada, bob))
+    assert bob_at - ada_at > timedelta(seconds=1)
+    due = ada_at + timedelta(seconds=0.5)
+    monkeypatch.setenv("ADAPTIVE_LR_DUE_DATE", f"{due:%Y-%m-%d %H:%M:%S.%f} UTC")
 
     # -- what one student can reach of another's work and of the course ---------------------
     probe = exchange.as_student(bob, bob_home, sys.executable, "-c", PROBE, str(inbound), str(ada_home),
