@@ -102,17 +102,19 @@ def plot_trust_ratios(trust, layer_names=None, ax=None, *, title="Trust ratio pe
 
 
 def plot_relative_steps(ratios, layer_names=None, ax=None, *, lr=None,
-                        title="Relative step per layer", layers=None, label_prefix=""):
+                        title="Relative step per layer", layers=None, label_prefix="", styles=None):
     r"""The relative step :math:`\|\Delta w_\ell\| / \|w_\ell\|` of each layer, log scale.
 
     With ``lr`` a dashed line marks :math:`\eta`: LAMB's relative step equals
-    it in every layer, Adam's does not.
+    it in every layer, Adam's does not. ``styles`` maps a layer name to
+    keyword arguments for ``ax.plot`` (one colour per optimizer, one line
+    style per layer, markers to tell apart lines that coincide).
     """
     reference = None if lr is None else (lr, rf"$\eta$ = {lr:g}")
     return plot_layer_series(
         ratios, layer_names, ax, title=title,
         ylabel=r"relative step $\|\Delta w\| / \|w\|$", logy=True, layers=layers,
-        reference=reference, label_prefix=label_prefix,
+        reference=reference, label_prefix=label_prefix, styles=styles,
     )
 
 

@@ -124,6 +124,7 @@ def plot_singular_value_map(
     band=None,
     band_label=None,
     target=1.0,
+    markers=True,
 ):
     r"""Output singular value against input singular value, one curve per setting.
 
@@ -137,6 +138,9 @@ def plot_singular_value_map(
         order of ``sigma_in``.
     target : float or None
         A dashed reference line (the orthogonal target, 1).
+    markers : bool
+        Mark each point (a few measured singular values); ``False`` for a map
+        evaluated on a dense grid, which is then drawn as a smooth curve.
     """
     ax = get_ax(ax)
     x = np.asarray(sigma_in, dtype=float).ravel()
@@ -148,7 +152,8 @@ def plot_singular_value_map(
         y = np.asarray(y, dtype=float).ravel()
         if y.shape != x.shape:
             raise ValueError(f"outputs[{label!r}] has {y.size} values, sigma_in has {x.size}")
-        ax.plot(x[order], y[order], marker=_MARKERS[k % len(_MARKERS)], ms=3, lw=1.2, label=label)
+        marker = _MARKERS[k % len(_MARKERS)] if markers else None
+        ax.plot(x[order], y[order], marker=marker, ms=3, lw=1.2, label=label)
     if logx:
         ax.set_xscale("log")
         _plain_log_ticks(ax.xaxis, x)
