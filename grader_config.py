@@ -59,6 +59,7 @@ c.IgnorePattern.pattern = (
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "adaptive_lr.course.feedback.HideHiddenTests",
+    "adaptive_lr.course.feedback.ReferenceFigures",  # the reference's figure under each part (d) figure
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 

@@ -153,6 +153,16 @@ def test_mistake_loses_points_in_its_exercise_only(graded, mistake):
     assert set(lost) == {mistake.exercise}, f"{mistake.key} also lost points in {sorted(set(lost) - {mistake.exercise})}"
 
 
+@pytest.mark.parametrize("mistake", [m for m in MISTAKES if not m.mutates], ids=lambda m: m.key)
+def test_diagnosed_mistakes_are_typed_data_in_the_autograded_notebook(graded, mistake):
+    """The grader-side verdicts carry the catalogue ids (the report's reason reads them, never a message)."""
+    nb = nbformat.read(graded.autograded(mistake_student(mistake)), as_version=4)
+    verdicts = nb.metadata["adaptive_lr"]["verdicts"]
+    failed = {gid: v for gid, v in verdicts.items() if not v["passed"]}
+    assert failed and all(gid.startswith(f"{mistake.exercise:02d}") for gid in failed), failed
+    assert any(mistake.key in v["mistakes"] for v in failed.values()), failed
+
+
 def test_catalogue_has_three_mistakes_per_exercise():
     for e in EXERCISES:
         assert len([m for m in MISTAKES if m.exercise == e]) >= 3, e
@@ -189,6 +199,9 @@ def test_feedback_shows_results_never_hidden_code(graded, student):
     if student.startswith("mistake"):
         assert "Likely mistake: bias correction missing" in text
         assert "expected" in text and "got" in text
+    # every part (d) figure has the reference's drawing under it
+    assert text.count("computed with the reference implementation") == 10
+    assert raw.count("data:image/png;base64,") >= 10
 
 
 def test_gradebook_is_ignored_and_never_released(graded):

@@ -35,6 +35,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, List, Unicode
 
 from ..sandbox import KERNEL_NAME, Limits, ensure_user, reap, write_kernelspec
+from ..grading.verdict import to_metadata
 from .verify import hidden_checks, recheck
 from ..sandbox.users import DEFAULT_USER, become_subreaper, is_root
 
@@ -244,21 +245,31 @@ class SandboxedExecute(Execute):
                 o.get("output_type") == "error" for o in nb.cells[c.cell_index].get("outputs", [])
             )
         }
-        if not passed:
+        judged = {
+            c.grade_id
+            for c in checks
+            if any(
+                o.get("output_type") == "error" and o.get("ename") == "AssertionError"
+                for o in nb.cells[c.cell_index].get("outputs", [])
+            )
+        }
+        if not passed and not judged:
             return []
         try:
             verdicts = recheck(nb, self._recheck_kernel, float(self.timeout or 60), checks)
         finally:
             if self.sandbox and is_root():
                 reap(self._user)
+        # The grader-side verdicts, typed: the report reads the diagnosed mistakes from here.
+        nb.metadata.setdefault("adaptive_lr", {})["verdicts"] = to_metadata(verdicts)
         forged = []
         for index, cell in enumerate(nb.cells):
             grade_id = _grade_id(cell)
             verdict = verdicts.get(grade_id)
-            if grade_id in passed and verdict is not None and not verdict["passed"]:
+            if grade_id in passed and verdict is not None and not verdict.passed:
                 message = (
                     "this hidden test passed in the notebook but not when re-run outside it: "
-                    + verdict["message"]
+                    + verdict.message
                 )
                 _fail(cell, RECHECK_FAILED, message)
                 forged.append(grade_id)
@@ -266,7 +277,7 @@ class SandboxedExecute(Execute):
             # The notebook reported passes it did not earn, so its other test cells
             # cannot be trusted either: a visible test of an exercise whose functions
             # fail the re-check fails too (an honest notebook never gets here).
-            failing = {gid[:2] for gid, v in verdicts.items() if not v["passed"]}
+            failing = {gid[:2] for gid, v in verdicts.items() if not v.passed}
             checked = {c.grade_id for c in checks}
             for cell in nb.cells:
                 md = cell.get("metadata", {}).get("nbgrader", {})

@@ -13,12 +13,20 @@ every cell,
   that line is hidden code.
 
 The outputs (the one-line success, or the referee's message) are kept.
+:class:`ReferenceFigures` adds, under each part (d) figure, the same figure
+drawn by the reference implementation.
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from nbconvert.preprocessors import Preprocessor
+from nbformat.v4 import new_output
 from traitlets import Bool
+
+from .figures import exercise_of, reference_figures
+from .restore import RestoreStructure
 
 HIDDEN_BEGIN, HIDDEN_END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
 SCHEME_BEGIN, SCHEME_END = "BEGIN MARK SCHEME", "END MARK SCHEME"
@@ -59,3 +67,39 @@ class HideHiddenTests(Preprocessor):
                     if output.get("output_type") == "error":
                         output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]
         return cell, resources
+
+
+class ReferenceFigures(RestoreStructure):
+    """Under each part (d) figure of the feedback, the same figure drawn by the reference.
+
+    Reuses :class:`~adaptive_lr.course.restore.RestoreStructure`'s lookup of the
+    release notebook (``release_path``); the figures come from the release's own
+    cells (:mod:`adaptive_lr.course.figures`), drawn once per release.
+    """
+
+    enabled = Bool(True).tag(config=True)
+    _figures: ClassVar[dict] = {}  # release path -> exercise -> PNGs
+
+    def preprocess(self, nb, resources):
+        info = resources.get("nbgrader") or {}
+        if not info.get("assignment") or not info.get("notebook"):
+            return nb, resources
+        path = self.release_notebook(info["assignment"], info["notebook"])
+        key = str(path)
+        if key not in self._figures:
+            self._figures.clear()
+            self._figures[key] = reference_figures(self._read(path))
+        figures = self._figures[key]
+        for cell in nb.cells:
+            pngs = figures.get(exercise_of(cell) or 0)
+            if not pngs:
+                continue
+            cell.setdefault("outputs", []).append(new_output("stream", name="stdout", text=CAPTION))
+            for png in pngs:
+                cell.outputs.append(new_output("display_data", data={
+                    "image/png": png, "text/plain": "<the reference implementation's figure>"}))
+        return nb, resources
+
+
+CAPTION = ("The same figure, computed with the reference implementation (adaptive_lr.optim) on the same "
+           "problem and hyperparameters: compare it with your figure above.\n")

@@ -33,8 +33,9 @@ from dataclasses import dataclass
 from jupyter_client import KernelManager
 
 from ..grading import wire
-from ..grading.cases import make_cases
-from ..grading.referee import judge, judge_number
+from ..grading.callees import judge_function
+from ..grading.referee import handle, judge_number
+from ..grading.verdict import Verdict
 
 MARK = "ADAPTIVE_LR_RECHECK:"
 
@@ -107,28 +108,38 @@ def hidden_checks(nb) -> list[HiddenCheck]:
 
 
 # Runs in the re-check kernel: call the student's function on each case, send back data.
+# A stand-in (adaptive_lr.grading.callees) answers the calls to a graded callee from the
+# table of reference values the grader sent, when the caller is judged without its callee.
 _RUNNER = (
     """
 def __adaptive_lr_recheck__(payload, kind, name):
     import base64, copy
     from adaptive_lr.grading import wire
+    from adaptive_lr.grading.callees import StandIn, standing_in
     from adaptive_lr.grading.guard import describe
     request = wire.decode(base64.b64decode(payload))
     target = globals().get(name)
     results = []
+    stand_in = None
+    if request.get("stand_in"):
+        stand_in = StandIn(request["stand_in"]["name"], request["stand_in"]["table"])
     if kind == "number":
         results = describe(target)
     else:
         for case in request["cases"]:
             args = [copy.deepcopy(v) for _, v in case["args"]]
             try:
-                value = target(*args, **case["kwargs"])
+                with standing_in(target, stand_in):
+                    value = target(*args, **case["kwargs"])
                 results.append({"status": "ok", "error": None, "oracle": [], "mutated": [],
                                 "value": describe(value)})
             except BaseException as err:
                 results.append({"status": "error", "error": f"{type(err).__name__}: {err}"[:300],
                                 "oracle": [], "mutated": [], "value": None})
-    print("%s" + base64.b64encode(wire.encode({"results": results})).decode())
+    reply = {"results": results}
+    if stand_in is not None:
+        reply.update(missing=stand_in.missing, calls=stand_in.calls)
+    print("%s" + base64.b64encode(wire.encode(reply)).decode())
 """
     % MARK
 )
@@ -189,29 +200,36 @@ class _Kernel:
             self.km.shutdown_kernel(now=True)
 
 
-def _decode(stdout: str):
+def _decode(stdout: str) -> dict:
     for line in reversed(stdout.splitlines()):
         if line.startswith(MARK):
-            return wire.decode(base64.b64decode(line[len(MARK) :]))["results"]
+            return wire.decode(base64.b64decode(line[len(MARK) :]))
     raise ValueError("no result came back")
 
 
-def _check(kernel: _Kernel, check: HiddenCheck) -> dict:
-    if check.kind == "function":
-        cases = make_cases(check.name, check.seed)
-        payload = {"cases": [{"args": c["args"], "kwargs": c["kwargs"]} for c in cases]}
-        target = check.name
-    else:
-        payload, target = {"cases": []}, check.variable
+def _run_in(kernel: _Kernel, kind: str, target: str, cases: list, stand_in=None) -> dict:
+    payload = {"cases": [{"args": c["args"], "kwargs": c["kwargs"]} for c in cases]}
+    if stand_in is not None:
+        payload["stand_in"] = {"name": stand_in.__name__, "table": stand_in.table}
     blob = base64.b64encode(wire.encode(payload)).decode()
-    results = _decode(kernel.run(f"__adaptive_lr_recheck__({blob!r}, {check.kind!r}, {target!r})"))
+    reply = _decode(kernel.run(f"__adaptive_lr_recheck__({blob!r}, {kind!r}, {target!r})"))
+    if stand_in is not None:
+        stand_in.missing, stand_in.calls = reply.get("missing", []), int(reply.get("calls", 0))
+    return reply
+
+
+def _check(kernel: _Kernel, check: HiddenCheck) -> Verdict:
     if check.kind == "function":
-        return judge(check.name, check.seed, results)
+        def run(name, cases, stand_in):
+            return _run_in(kernel, "function", name, cases, stand_in)["results"]
+
+        return Verdict.from_wire(judge_function(check.name, check.seed, run, handle))
+    results = _run_in(kernel, "number", check.variable, [])["results"]
     return judge_number(results, check.expected, check.name, check.rtol, check.atol, check.hint)
 
 
 def recheck(nb, kernel_name: str, timeout: float, checks=None) -> dict:
-    """grade_id -> verdict (``{"passed": bool, "message": str}``) for every hidden test of ``nb``.
+    """grade_id -> :class:`~adaptive_lr.grading.verdict.Verdict` for every hidden test of ``nb``.
 
     The notebook's cells run in order in a fresh kernel, except its test
     cells: where a hidden test stood, its cases are run and judged here
@@ -245,20 +263,13 @@ def recheck(nb, kernel_name: str, timeout: float, checks=None) -> dict:
                     except Stuck:
                         raise
                     except Exception as err:  # noqa: BLE001  (no usable answer: a failed verdict)
-                        verdicts[c.grade_id] = {
-                            "passed": False,
-                            "message": f"re-check failed ({err})",
-                        }
+                        verdicts[c.grade_id] = Verdict(False, f"re-check failed ({err})")
             elif not (md.get("grade") and not md.get("solution")):  # not a test cell
                 kernel.run(cell.source)
     except Exception as err:  # noqa: BLE001  (Stuck, or the kernel would not start)
         for c in checks:
             verdicts.setdefault(
-                c.grade_id,
-                {
-                    "passed": False,
-                    "message": f"could not be re-checked outside the notebook ({err})",
-                },
+                c.grade_id, Verdict(False, f"could not be re-checked outside the notebook ({err})")
             )
     finally:
         try:

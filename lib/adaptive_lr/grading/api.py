@@ -248,3 +248,9 @@ EXERCISES = {
 def functions_of(exercise: int) -> tuple:
     """The API functions of one exercise, in the order of the table."""
     return tuple(f.name for f in FUNCTIONS.values() if f.exercise == exercise)
+
+
+CALLS = {"lamb_update": "trust_ratio", "shampoo_update": "matrix_inverse_root", "muon_update": "newton_schulz"}
+"""Graded functions that call another graded function (the exercise asks for it): caller -> callee.
+A caller is judged on its own logic: when the callee fails its own test, the caller's test
+is re-run with the referee's correct values in the callee's place (:mod:`.callees`)."""

@@ -50,6 +50,8 @@ _TAG_TEXT = {
     "zero-matrix": "zero matrix",
     "momentum-state": "non-zero velocity from earlier steps",
     "scale": "a matrix far from unit norm",
+    "small-weights": "weights much smaller than eps2 (the floor of the relative step)",
+    "large-weights": "weights with a large norm (above 10)",
 }
 
 
@@ -311,6 +313,9 @@ def _adafactor_update(b: _Builder):
     R, C = state(2, 5, 10_000, 0.5)
     b.add({"X": b.normal((2, 5), 3.0), "G": b.normal((2, 5), 0.5), "R": R, "C": C, "t": 10_000},
           {"lr": 0.5, "eps2": 1e-2})
+    R, C = state(3, 4, 6, 1.0)
+    b.add({"X": b.normal((3, 4), 1e-5), "G": b.normal((3, 4)), "R": R, "C": C, "t": 6}, {"lr": 0.1},
+          tags=("small-weights",))
 
 
 # --- Exercise 7 -----------------------------------------------------------------
@@ -334,6 +339,8 @@ def _lars_update(b: _Builder):
           {"weight_decay": 0.5, "trust_coefficient": 0.02}, tags=("large-decay",))
     b.add({"w": b.normal((2, 3)), "grad": b.normal((2, 3)), "velocity": b.normal((2, 3), 0.05), "lr": 2.0},
           {"momentum": 0.9, "trust_coefficient": 0.01}, tags=("momentum-state",))
+    b.add({"w": np.zeros(5), "grad": b.normal((5,)), "velocity": b.normal((5,), 0.01), "lr": 0.5},
+          {"momentum": 0.5}, tags=("zero-weights", "momentum-state"))
 
 
 # --- Exercise 8 -----------------------------------------------------------------
@@ -347,6 +354,8 @@ def _trust_ratio(b: _Builder):
     b.add({"w": b.normal((4,)), "u": np.zeros(4)}, tags=("zero-update",))
     b.add({"w": np.zeros(2), "u": np.zeros(2)}, tags=("zero-weights", "zero-update"))
     b.add({"w": np.full((2, 2), 3.0), "u": np.full((2, 2), 0.5)})
+    b.add({"w": b.normal((4, 4), 10.0), "u": b.normal((4, 4))}, tags=("large-weights",))
+    b.add({"w": b.normal((20,), 5.0), "u": b.normal((20,), 1e-2)}, dtype=F32, tags=("large-weights",))
 
 
 def _lamb_update(b: _Builder):

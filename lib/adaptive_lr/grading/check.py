@@ -18,6 +18,8 @@ Typical cell::
 from __future__ import annotations
 
 import inspect
+import math
+import struct
 
 import numpy as np
 
@@ -63,8 +65,8 @@ def _numbers(x, what):
     raise AssertionError(f"{what}: expected a number or an array, got {type(x).__name__}")
 
 
-def _show(values, shape, n=6) -> str:
-    text = ", ".join(f"{v:.6g}" for v in values[:n])
+def _show(values, shape, n=6, digits=6) -> str:
+    text = ", ".join(f"{v:.{digits}g}" for v in values[:n])
     if len(values) > n:
         text += ", ..."
     return text if shape == () else f"[{text}]"
@@ -85,11 +87,44 @@ def close(got, expected, what: str, hint: str = "", rtol: float = 1e-6, atol: fl
     g_shape, e_shape = _shape(got), _shape(expected)
     if len(gs) != len(es) or (g_shape != e_shape and len(es) != 1):
         raise AssertionError(f"{what}: expected shape {e_shape}, got shape {g_shape}. {hint}".rstrip())
-    for g, e in zip(gs, es):
+    for k, (g, e) in enumerate(zip(gs, es)):
         if not _is_close(g, e, rtol, atol):
+            rel = abs(g - e) / abs(e) if e != 0 else float("inf")
+            digits = 6 if not 0 < rel < 1e-4 else min(17, 3 - int(math.floor(math.log10(rel))))
+            where = f"entry {k}: " if len(es) > 1 else ""
+            detail = f" ({where}relative difference {rel:.2g})" if rel == rel and rel != float("inf") else ""
+            low = _sixteen_bit(gs, es)
+            if low:  # a hint written for one mistake would mislead here
+                hint = (f"Every number you returned is a {low} number: the result was computed or "
+                        f"stored in 16-bit floats. Compute in the input's dtype (float64 or float32).")
             raise AssertionError(
-                f"{what}: expected {_show(es, e_shape)}, got {_show(gs, g_shape)}. {hint}".rstrip()
+                f"{what}: expected {_show(es, e_shape, digits=digits)}, got {_show(gs, g_shape, digits=digits)}"
+                f"{detail}. {hint}".rstrip()
             )
+
+
+def _is_bfloat16(v: float) -> bool:
+    packed = struct.pack(">f", v)
+    return struct.unpack(">f", packed)[0] == v and packed[2:] == b"\x00\x00"
+
+
+def _is_float16(v: float) -> bool:
+    try:
+        return struct.unpack(">e", struct.pack(">e", v))[0] == v
+    except (OverflowError, struct.error):
+        return False
+
+
+def _sixteen_bit(got: list, expected: list) -> str:
+    """``"bfloat16"``/``"float16"`` when every non-zero number returned is one (and the expected are not)."""
+    g = [v for v in got if v == v and v not in (0.0, float("inf"), float("-inf"))]
+    e = [v for v in expected if v == v and v not in (0.0, float("inf"), float("-inf"))]
+    if len(g) < 2 or not e:
+        return ""
+    for name, test in (("bfloat16", _is_bfloat16), ("float16", _is_float16)):
+        if all(test(v) for v in g) and sum(map(test, e)) * 2 < len(e):
+            return name
+    return ""
 
 
 def signature(func, name: str) -> None:

@@ -19,8 +19,8 @@ import subprocess
 import sys
 import tempfile
 
-from . import guard, integrity, wire
-from .api import FUNCTIONS
+from . import callees, guard, integrity, wire
+from .api import CALLS, FUNCTIONS
 
 _LIB = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from adaptive_lr.grading.referee import main; main()"
@@ -104,20 +104,30 @@ def _report(verdict: dict) -> None:
     raise AssertionError(verdict["message"])
 
 
-def hidden_test(name: str, func, *, seed: int) -> None:
-    """Compare the student's ``func`` with the reference on the hidden cases of ``seed``."""
-    __tracebackhide__ = True
-    integrity.verify()
-    fn = FUNCTIONS[name]
-    if not callable(func):
-        raise AssertionError(f"{name} is {type(func).__name__}, not a function; define def {fn.signature}:")
-    cases = request({"op": "cases", "name": name, "seed": int(seed)})["cases"]
+def _raised_in(exc, name) -> bool:
+    """``exc`` was raised inside a function called ``name`` (the callee, not the caller)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == name:
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _run_cases(func, cases, stand_in=None, todo_raises=False, callee=None) -> list:
+    """The student's ``func`` on each case under the tripwires, as the referee reads it.
+
+    ``todo_raises``: an unanswered exercise (``NotImplementedError`` on the first case)
+    raises, so that the cell shows it; not when it comes from the unanswered ``callee``,
+    since the caller is then judged with a stand-in for it."""
     results = []
     for i, case in enumerate(cases):
         names = [n for n, _ in case["args"]]
         args = [v for _, v in case["args"]]
-        result = guard.run(func, args, case["kwargs"], names)
-        if result.status == "not_implemented" and i == 0:
+        with callees.standing_in(func, stand_in):
+            result = guard.run(func, args, case["kwargs"], names)
+        if (result.status == "not_implemented" and i == 0 and todo_raises
+                and not (callee and _raised_in(result.exception, callee))):
             raise result.exception
         results.append(
             {
@@ -130,7 +140,37 @@ def hidden_test(name: str, func, *, seed: int) -> None:
         )
         if result.oracle:
             break
-    _report(request({"op": "judge", "name": name, "seed": int(seed), "results": results}))
+    return results
+
+
+def hidden_test(name: str, func, *, seed: int) -> None:
+    """Compare the student's ``func`` with the reference on the hidden cases of ``seed``.
+
+    A function that calls another graded function is judged on its own logic
+    (:mod:`.callees`): when the callee fails its own test, the caller is judged
+    again with the referee's values in the callee's place.
+    """
+    __tracebackhide__ = True
+    integrity.verify()
+    fn = FUNCTIONS[name]
+    if not callable(func):
+        raise AssertionError(f"{name} is {type(func).__name__}, not a function; define def {fn.signature}:")
+
+    def run(function_name, cases, stand_in):
+        target = func if function_name == name else _sibling(func, function_name)
+        if target is None:
+            return [{"status": "error", "error": f"NameError: {function_name} is not defined", "oracle": [],
+                     "mutated": [], "value": None} for _ in cases]
+        own = function_name == name and stand_in is None
+        return _run_cases(target, cases, stand_in, todo_raises=own, callee=CALLS.get(name))
+
+    _report(callees.judge_function(name, int(seed), run, request))
+
+
+def _sibling(func, name):
+    """The student's function ``name``, as ``func`` would look it up (its module's globals)."""
+    target = getattr(func, "__globals__", {}).get(name)
+    return target if callable(target) else None
 
 
 def hidden_number(value, expected: float, *, name: str, rtol: float = 1e-3, atol: float = 0.0,

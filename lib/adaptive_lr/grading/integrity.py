@@ -35,7 +35,7 @@ import warnings
 _BUILTIN_FUNCTION = type([].append)
 _FUNCTION = type(lambda: None)
 _HERE = os.path.dirname(os.path.abspath(__file__))
-_KERNEL_MODULES = ("api", "check", "guard", "hidden", "integrity", "wire")
+_KERNEL_MODULES = ("api", "callees", "check", "guard", "hidden", "integrity", "verdict", "wire")
 
 _BUILTIN_NAMES = (
     "abs", "all", "any", "callable", "compile", "exec", "getattr", "hasattr", "isinstance", "iter",

@@ -30,6 +30,8 @@ class Mistake(NamedTuple):
     slug: str
     description: str
     impl: Callable
+    origin: str = ""
+    """Where students meet this convention (a library, a textbook, a course), quoted in messages."""
 
     @property
     def key(self) -> str:
@@ -59,7 +61,10 @@ def _mistake(exercise: int, slug: str, description: str):
 
 
 def of_function(name: str) -> list[Mistake]:
-    return [m for m in MISTAKES if m.function == name]
+    """The whole catalogue for ``name``: the mistakes below and the conventions of :mod:`.conventions`."""
+    from .conventions import CONVENTIONS
+
+    return [m for m in MISTAKES + CONVENTIONS if m.function == name]
 
 
 def of_exercise(exercise: int) -> list[Mistake]:

@@ -27,11 +27,14 @@ import warnings
 
 import numpy as np
 
+from typing import NamedTuple
+
 from . import wire
-from .api import FUNCTIONS
+from .api import CALLS, FUNCTIONS
 from .cases import make_cases
-from .compare import RTOL, Got, fmt, mismatch, scale_factor
-from .mistakes import of_function, runnable
+from .compare import RTOL, Got, digits_for, entry, fmt, low_precision, mismatch, relative, scale_factor
+from .diagnosis import diagnose
+from .verdict import Verdict
 
 # float32 tolerance multipliers where the reference itself loses digits in float32
 # (an eigendecomposition, five Newton-Schulz steps that amplify rounding).
@@ -98,6 +101,10 @@ class _Outputs:
                     return
             elif got.kind != "array":
                 self.problem = f"{out.name}: returned {got.what()}; expected a NumPy array"
+                if str(got.type).startswith("torch."):
+                    self.problem = (f"{out.name}: returned a torch tensor ({got.type}); the exercise works on "
+                                    "NumPy arrays: compute with NumPy and return a NumPy array of the "
+                                    "input's dtype (torch tensors are refused, not converted)")
                 return
             if got.array.dtype.kind == "c":
                 self.problem = f"{out.name}: returned complex numbers; expected real ones"
@@ -105,8 +112,22 @@ class _Outputs:
             self.values.append(got.array)
 
 
-def _compare_outputs(fn, case, got_values, expected, rtol):
-    """A list of ``(output, message)`` for the outputs that differ."""
+class Diff(NamedTuple):
+    """One output that differs from the reference on one case."""
+
+    out: object
+    what: str
+    got: np.ndarray
+    expected: np.ndarray
+    index: tuple
+    err: float
+    rel: float
+    """Largest difference relative to the largest expected entry (in the space compared)."""
+    scale: float | None
+
+
+def _compare_outputs(fn, case, got_values, expected, rtol) -> list:
+    """A :class:`Diff` (or a shape message) for each output that differs."""
     base_of = {name: np.array(v, dtype=np.float64) for name, v in case["args"] if isinstance(v, np.ndarray)}
     problems = []
     for out, got, exp in zip(fn.outputs, got_values, expected):
@@ -114,7 +135,7 @@ def _compare_outputs(fn, case, got_values, expected, rtol):
         if out.kind == "scalar":
             got = np.asarray(got, dtype=np.float64).reshape(())
         elif tuple(got.shape) != tuple(exp.shape):
-            problems.append((out, f"{out.name} has shape {tuple(got.shape)}, expected {tuple(exp.shape)}"))
+            problems.append(f"{out.name} has shape {tuple(got.shape)}, expected {tuple(exp.shape)}")
             continue
         base = base_of.get(out.name) if out.kind == "param" else None
         bad = mismatch(got, exp, case["dtype"] or "float64", base=base, rtol=rtol)
@@ -125,18 +146,31 @@ def _compare_outputs(fn, case, got_values, expected, rtol):
             g_show, e_show = np.asarray(got, np.float64) - base, exp - base
             what = f"the update {out.name}_new - {out.name}"
         else:
-            g_show, e_show = got, exp
+            g_show, e_show = np.asarray(got, np.float64), exp
             what = out.name
-        where = f" at index {tuple(int(i) for i in index)}" if index else ""
-        text = (
-            f"{what}: expected {fmt(e_show)}, got {fmt(g_show)} "
-            f"(largest difference {err:.3g}{where}; rule: {out.rule})"
-        )
-        c = scale_factor(got, exp, base)
-        if c is not None:
-            text += f"\n    Your {'update' if base is not None else out.name} is {c:.4g} times the expected one."
-        problems.append((out, text))
+        top = float(np.max(np.abs(e_show))) if e_show.size else 0.0
+        rel = err / top if top > 0 else float("inf")
+        problems.append(Diff(out, what, g_show, e_show, tuple(int(i) for i in index), err, rel,
+                             scale_factor(got, exp, base)))
     return problems
+
+
+def _render(diff: Diff, show_scale: bool) -> list:
+    """The lines of one differing output: the arrays, the worst entry with its relative difference."""
+    g_at = float(diff.got[diff.index]) if diff.index else float(diff.got)
+    e_at = float(diff.expected[diff.index]) if diff.index else float(diff.expected)
+    digits = digits_for(relative(g_at, e_at))
+    lines = [f"{diff.what} (rule: {diff.out.rule}):"]
+    if diff.expected.ndim and diff.expected.size > 1:
+        lines.append(f"    expected {fmt(diff.expected, digits=digits)}")
+        lines.append(f"    got      {fmt(diff.got, digits=digits)}")
+        lines.append(f"    largest difference at index {diff.index}: {entry(g_at, e_at, digits)}")
+    else:
+        lines.append(f"    {entry(g_at, e_at, digits)}")
+    if show_scale and diff.scale is not None:
+        noun = "update" if diff.what.startswith("the update") else diff.out.name
+        lines.append(f"    Your {noun} is about {diff.scale:.4g} times the expected one, in every entry.")
+    return lines
 
 
 def _order_hint(fn, got_values, expected, case, rtol):
@@ -158,24 +192,6 @@ def _order_hint(fn, got_values, expected, case, rtol):
     return None
 
 
-def _diagnose(fn, case, got_values, rtol):
-    """The catalogued mistakes whose output matches the student's on this case."""
-    optim = _optim()
-    found = []
-    for m in of_function(fn.name):
-        if m.mutates:
-            continue
-        try:
-            wrong = _call(runnable(m, optim), fn, case)
-        except Exception:
-            continue
-        if len(wrong) != len(got_values):
-            continue
-        if not _compare_outputs(fn, case, got_values, wrong, rtol):
-            found.append(m)
-    return found
-
-
 def _features(cases) -> str:
     dtypes = sorted({c["dtype"] for c in cases if c["dtype"] and any(isinstance(v, np.ndarray) for _, v in c["args"])})
     ts = sorted({v for c in cases for n, v in c["args"] if n == "t" and isinstance(v, int)})
@@ -194,7 +210,133 @@ def _features(cases) -> str:
     return ", ".join(parts)
 
 
-def judge(name: str, seed: int, results: list) -> dict:
+class _Case:
+    """What one case gave: the problems found, and the outputs when they could be compared."""
+
+    def __init__(self, index, case):
+        self.index, self.case = index, case
+        self.lines: list = []  # errors, mutation, structure: shown before any numbers
+        self.diffs: list = []
+        self.got = None
+        self.expected = None
+        self.hint = None
+
+    @property
+    def failing(self) -> bool:
+        return bool(self.lines or self.diffs)
+
+    @property
+    def rel(self) -> float:
+        return max((d.rel for d in self.diffs if isinstance(d, Diff)), default=0.0)
+
+
+def _evaluate(fn, index, case, res, oracle) -> _Case:
+    c = _Case(index, case)
+    if res["status"] != "ok":
+        err = res.get("error", "an error")
+        c.lines.append(f"raised {err}")
+        if any(s in err for s in _SIGNATURE_ERRORS):
+            c.lines.append(f"    The API is {fn.signature}.")
+        return c
+    if res.get("mutated"):
+        names = ", ".join(res["mutated"])
+        c.lines.append(
+            f"modified its argument{'s' if len(res['mutated']) > 1 else ''} {names} in place; "
+            "every input must be left unchanged and new arrays returned "
+            f"(write {res['mutated'][0]} = ... rather than {res['mutated'][0]} += ..., *= or out=)"
+        )
+    outs = _Outputs(fn, res["value"])
+    if outs.problem:
+        c.lines.append(outs.problem)
+        return c
+    rtol = _rtol(fn.name, case["dtype"])
+    c.got, c.expected = outs.values, _call(oracle, fn, case)
+    for p in _compare_outputs(fn, case, outs.values, c.expected, rtol):
+        (c.diffs if isinstance(p, Diff) else c.lines).append(p)
+    if c.diffs:
+        c.hint = _order_hint(fn, outs.values, c.expected, case, rtol)
+    return c
+
+
+def _weak_precision(failures) -> str:
+    """A 16-bit format when every failing case is off by about that format's rounding only."""
+    if not failures or any(f.lines for f in failures):
+        return ""
+    worst = max(f.rel for f in failures)
+    if not 1e-4 <= worst <= 3e-2:
+        return ""
+    if all(d.scale is not None for f in failures for d in f.diffs):
+        return ""  # a systematic factor is a mistake, not rounding
+    for f in failures:
+        if any(mismatch(d.got, d.expected, "float64", rtol=3e-2) is not None for d in f.diffs):
+            return ""
+    return "bfloat16" if worst > 2e-3 else "float16"
+
+
+_PRECISION_TEXT = {
+    "bfloat16": "bfloat16 (8 significant bits, about 2 to 3 decimal digits)",
+    "float16": "float16 (11 significant bits, about 3 decimal digits)",
+}
+
+
+def _precision_line(kind: str, exact: bool) -> str:
+    where = _PRECISION_TEXT[kind]
+    if exact:
+        head = (f"Precision: every number you returned on the failing cases is a {kind} number, {where}: "
+                "the result was computed or stored in 16-bit floats.")
+    else:
+        head = (f"Precision: your results agree with the reference only to the accuracy of {where} "
+                "arithmetic, on every failing case, as if computed in 16-bit floats.")
+    return (head + " Compute in the input's dtype "
+            "(float64 in, float64 out; float32 in, float32 out); torch.optim.Muon's bfloat16 "
+            "Newton-Schulz is not what this exercise asks.")
+
+
+def _finding_line(f) -> str:
+    m = f.mistake
+    origin = f" (as in {m.origin})" if m.origin else ""
+    if f.confident:
+        if f.closeness != f.closeness:
+            how = "within float32's tolerance"
+        elif f.closeness == 0.0:
+            how = "exactly"
+        else:
+            how = f"to {f.closeness:.0e} relative"
+        return (f"Likely mistake: {m.description}{origin}. Your results match this on all {f.checked} "
+                f"cases that returned values ({len(f.support)} of them failing), {how}.")
+    if f.partial:
+        return (f"Likely mistake, in part: {m.description}{origin}. This matches {len(f.support)} of the "
+                f"{f.failing} failing cases; on {f.contradicts} case(s) your results differ from it too, "
+                "so something else differs as well.")
+    return (f"Possible mistake (a guess: only case {f.support[0] + 1} supports it): "
+            f"{m.description}{origin}.")
+
+
+def _order(failures, best):
+    """The most diagnostic failing case first: raised or malformed, then where the diagnosed
+    convention departs most from the reference, then targeted cases, then by relative difference."""
+    def key(c):
+        departs = best.departure.get(c.index, 0.0) if best is not None else 0.0
+        return (not c.lines, -departs, not c.case["tags"], -c.rel)
+
+    return sorted(failures, key=key)
+
+
+def _callee_note(name: str) -> str:
+    for caller, callee in CALLS.items():
+        if callee == name:
+            return (f"Note: if your {caller} calls {name}, its hidden test judges {caller} with a correct "
+                    f"{name} in its place, so this mistake costs points here only.")
+    return ""
+
+
+def judge(name: str, seed: int, results: list, substituted: dict | None = None) -> Verdict:
+    """The verdict on the student's results for the hidden cases of ``name`` and ``seed``.
+
+    ``substituted`` (``{"callee", "own_results", "callee_failed"}``) says that ``results`` were
+    obtained with the referee's values of a graded callee in place of the student's, which fails
+    its own test (:mod:`.callees`); ``own_results`` are those with the student's callee.
+    """
     fn = FUNCTIONS[name]
     optim = _optim()
     oracle = getattr(optim, name)
@@ -207,86 +349,112 @@ def judge(name: str, seed: int, results: list) -> dict:
             if e not in used:
                 used.append(e)
     if used:
-        return {
-            "passed": False,
-            "message": (
-                f"{name} uses the reference implementation or disables the check for it "
-                f"({'; '.join(used[:3])}). "
-                "The exercise asks you to write the update yourself with NumPy: calling "
-                "adaptive_lr.optim (or running a copy of its code) from your solution scores 0 "
-                "on this test."
-            ),
-        }
+        return Verdict(False, (
+            f"{name} uses the reference implementation or disables the check for it "
+            f"({'; '.join(used[:3])}). "
+            "The exercise asks you to write the update yourself with NumPy: calling "
+            "adaptive_lr.optim (or running a copy of its code) from your solution scores 0 "
+            "on this test."
+        ), cases=n, failed_cases=n)
     if len(results) != n:
-        return {"passed": False, "message": f"{name}: the hidden test ran {len(results)} of {n} cases."}
+        return Verdict(False, f"{name}: the hidden test ran {len(results)} of {n} cases.", cases=n, failed_cases=n)
 
-    failures = []
-    mistake_counts: dict = {}
-    for i, (case, res) in enumerate(zip(cases, results)):
-        lines, diagnoses = [], []
-        if res["status"] != "ok":
-            err = res.get("error", "an error")
-            lines.append(f"raised {err}")
-            if any(s in err for s in _SIGNATURE_ERRORS):
-                lines.append(f"    The API is {fn.signature}.")
-        else:
-            if res.get("mutated"):
-                names = ", ".join(res["mutated"])
-                lines.append(
-                    f"modified its argument{'s' if len(res['mutated']) > 1 else ''} {names} in place; "
-                    "every input must be left unchanged and new arrays returned "
-                    f"(write {res['mutated'][0]} = ... rather than {res['mutated'][0]} += ..., *= or out=)"
-                )
-            outs = _Outputs(fn, res["value"])
-            if outs.problem:
-                lines.append(outs.problem)
-            else:
-                rtol = _rtol(name, case["dtype"])
-                expected = _call(oracle, fn, case)
-                problems = _compare_outputs(fn, case, outs.values, expected, rtol)
-                if problems:
-                    hint = _order_hint(fn, outs.values, expected, case, rtol)
-                    lines.extend(text for _, text in problems)
-                    if hint:
-                        lines.append("    " + hint)
-                    diagnoses = _diagnose(fn, case, outs.values, rtol)
-                    for m in diagnoses:
-                        mistake_counts[m.key] = (mistake_counts.get(m.key, (0, m))[0] + 1, m)
-        if lines:
-            failures.append((i, case, lines, diagnoses))
+    evaluated = [_evaluate(fn, i, case, res, oracle) for i, (case, res) in enumerate(zip(cases, results))]
+    failures = [c for c in evaluated if c.failing]
+    callee = substituted["callee"] if substituted else ""
 
     if not failures:
-        return {"passed": True,
-                "message": f"{name}: all {n} hidden cases match the reference ({_features(cases)})."}
+        if callee:
+            own = [c for c in (_evaluate(fn, i, case, res, oracle) for i, (case, res)
+                               in enumerate(zip(cases, substituted["own_results"]))) if c.failing]
+            return Verdict(True, (
+                f"{name}: all {n} hidden cases match the reference with a correct {callee} "
+                f"({_features(cases)}). Your {callee} fails its own hidden test "
+                f"({substituted['callee_failed']} cases), and with it {len(own)} of these {n} cases "
+                f"fail; {name} is judged on its own logic, with the referee's values of {callee} in "
+                f"place of yours, and keeps its points. The difference costs points in {callee}'s test only."
+            ), substituted=callee, cases=n)
+        return Verdict(True, f"{name}: all {n} hidden cases match the reference ({_features(cases)}).", cases=n)
 
-    i, case, lines, diagnoses = failures[0]
-    msg = [f"{name}: {len(failures)} of {n} hidden cases fail.", "",
-           f"Case {i + 1}: {case['label']}"]
-    msg += ["  " + line for line in lines]
-    if diagnoses:
-        msg.append("  Likely mistake: " + diagnoses[0].description + ".")
-    others = [f"case {j + 1}: {c['label']}" for j, c, _, _ in failures[1:4]]
+    comparable = [(c.index, c.case, c.got, c.expected, c.failing) for c in evaluated if c.got is not None]
+    findings = [f for f in diagnose(fn, comparable, lambda case: _rtol(name, case["dtype"]), optim)
+                if f.confident or f.partial or f.guess]
+    best = findings[0] if findings and (findings[0].confident or findings[0].partial) else None
+    valued = [f for f in failures if f.diffs and not f.lines]
+    precision = low_precision([g for f in valued for g in f.got], [e for f in valued for e in f.expected])
+    exact = bool(precision)
+    if not precision and best is None:
+        precision = _weak_precision(failures)
+
+    ordered = _order(failures, best)
+    first = ordered[0]
+    msg = [f"{name}: {len(failures)} of {n} hidden cases fail."]
+    if callee:
+        msg.append(f"(Judged with a correct {callee} in place of yours, which fails its own hidden test "
+                   f"({substituted['callee_failed']} cases): the differences below are {name}'s own.)")
+    msg.append("")
+    if precision:
+        msg.append(_precision_line(precision, exact))
+    shown = [f for f in findings if f.confident][:2] or findings[:1]
+    for f in shown:
+        msg.append(_finding_line(f))
+    if precision or shown:
+        msg.append("")
+    msg.append(f"Case {first.index + 1}: {first.case['label']}")
+    for line in first.lines:
+        msg.append("  " + line)
+    for d in first.diffs:
+        msg.extend("  " + line for line in _render(d, show_scale=not precision))
+    if first.hint:
+        msg.append("  " + first.hint)
+    others = [f"case {c.index + 1}: {c.case['label']}" for c in ordered[1:4]]
     if others:
         msg.append("")
-        msg.append("Also failing: " + "; ".join(others) + ("; ..." if len(failures) > 4 else ""))
-    common = [m for count, m in sorted(mistake_counts.values(), key=lambda x: -x[0])]
-    if common and (not diagnoses or common[0].key != diagnoses[0].key):
-        msg.append("Across the failing cases, the likely mistake: " + common[0].description + ".")
-    return {"passed": False, "message": "\n".join(msg)}
+        msg.append("Also failing: " + "; ".join(others) + ("; ..." if len(ordered) > 4 else ""))
+    note = _callee_note(name)
+    if note:
+        msg += ["", note]
+    # A finding that explains every case makes the partial ones moot (they explain a part of it).
+    confident = tuple(f.mistake.key for f in findings if f.confident) or tuple(
+        f.mistake.key for f in findings if f.partial)
+    guesses = tuple(f.mistake.key for f in findings if f.guess)
+    return Verdict(False, "\n".join(msg), mistakes=confident, guesses=guesses, precision=precision,
+                   substituted=callee, failed_cases=len(failures), cases=n)
 
 
-def judge_number(value, expected: float, name: str, rtol: float, atol: float, hint: str) -> dict:
+def judge_number(value, expected: float, name: str, rtol: float, atol: float, hint: str) -> Verdict:
     """Verdict on a numeric answer."""
     got = Got(value)
     if got.kind not in ("number", "numpy_scalar") and not (got.kind == "array" and got.array.size == 1):
-        return {"passed": False, "message": f"{name} should be a number; it is {got.what()}."}
+        return Verdict(False, f"{name} should be a number; it is {got.what()}.", cases=1, failed_cases=1)
     x = float(np.asarray(got.array, dtype=np.float64).reshape(()))
     if math.isfinite(x) and abs(x - expected) <= atol + rtol * abs(expected):
-        return {"passed": True, "message": f"{name} = {x:.6g} is right."}
-    text = f"{name}: expected about {expected:.6g} (within {rtol:.0e} relative), got {x:.6g}."
+        return Verdict(True, f"{name} = {x:.6g} is right.", cases=1)
+    digits = digits_for(relative(x, expected))
+    text = (f"{name}: expected about {expected:.{digits}g} (within {rtol:.0e} relative), got {x:.{digits}g}"
+            f" (relative difference {relative(x, expected):.2g}).")
     if hint:
         text += " " + hint
-    return {"passed": False, "message": text}
+    return Verdict(False, text, cases=1, failed_cases=1)
+
+
+def callee_values(name: str, calls: list) -> dict:
+    """The reference's ``name`` on each recorded call ``{"key", "args", "kwargs"}``: key -> value.
+
+    Computed here, in float64 from the exactly upcast arguments, so that the kernel
+    never runs the reference (:mod:`.callees` puts these values in the callee's place).
+    """
+    fn, oracle = FUNCTIONS[name], getattr(_optim(), name)
+    values = {}
+    for c in calls:
+        case = {"args": [[k, v] for k, v in zip(fn.required, c["args"])], "kwargs": c["kwargs"]}
+        try:
+            out = _call(oracle, fn, case)
+        except Exception as err:  # the student's caller passed arguments the rule rejects
+            values[c["key"]] = {"error": f"{type(err).__name__}: {err}"}
+            continue
+        values[c["key"]] = {"value": np.asarray(out[0], dtype=np.float64)}
+    return values
 
 
 def handle(request: dict) -> dict:
@@ -295,11 +463,14 @@ def handle(request: dict) -> dict:
         cases = make_cases(request["name"], request["seed"])
         return {"cases": [{"args": c["args"], "kwargs": c["kwargs"]} for c in cases]}
     if op == "judge":
-        return judge(request["name"], request["seed"], request["results"])
+        return judge(request["name"], request["seed"], request["results"],
+                     substituted=request.get("substituted")).to_wire()
+    if op == "callee":
+        return {"values": callee_values(request["name"], request["calls"])}
     if op == "number":
         return judge_number(request["value"], float(request["expected"]), request["name"],
                             float(request.get("rtol", 1e-3)), float(request.get("atol", 0.0)),
-                            request.get("hint", ""))
+                            request.get("hint", "")).to_wire()
     if op == "ping":
         return {"pong": True}
     return {"error": f"unknown request {op!r}"}
