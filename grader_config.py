@@ -14,6 +14,9 @@ Environment overrides (for a scratch course, CI or a production server):
 ``ADAPTIVE_LR_CELL_TIMEOUT``   seconds a cell may run while grading (default 60)
 ``ADAPTIVE_LR_FIGURES``        ``0``: graded notebooks get no figures (faster; default ``1``,
                                figures as inline PNG for the feedback)
+``ADAPTIVE_LR_DUE_DATE``       the due date, e.g. ``2027-01-31 23:59:00 UTC`` (empty: none)
+``ADAPTIVE_LR_EXCHANGE``       the exchange folder shared by instructor and students
+                               (default: nbgrader's ``/usr/local/share/nbgrader/exchange``)
 
 The gradebook holds the hidden tests in plain text: it lives in the course
 root, which is never released (``release/`` is), and ``.gitignore`` keeps
@@ -115,3 +118,26 @@ c.SandboxedExecute.timeout = c.Execute.timeout
 c.SandboxedExecute.startup_timeout = c.Execute.startup_timeout
 c.SandboxedExecute.interrupt_on_timeout = True
 c.SandboxedExecute.notebook_timeout = int(os.environ.get("ADAPTIVE_LR_NOTEBOOK_TIMEOUT", "900"))
+
+# -- Due date and late submissions (adaptive_lr.course.schedule, adaptive_lr.course.late) --
+# nbgrader keeps the due date in the gradebook; adaptive_lr.course.schedule writes this one
+# there (through `nbgrader db assignment add --duedate`) before every autograde.
+c.CourseSchedule.due_date = os.environ.get("ADAPTIVE_LR_DUE_DATE", "2027-01-31 23:59:00 UTC")
+# 10 points (of 100) per started day late, never below zero; applied by nbgrader's
+# AssignLatePenalties (in the autograde preprocessors above) when a notebook is autograded.
+c.AssignLatePenalties.plugin_class = "adaptive_lr.course.late.PointsPerDayLate"
+c.PointsPerDayLate.points_per_day = 10.0
+
+# -- Hand-out and hand-in through nbgrader's file-system exchange ------------------------
+# One folder shared by the instructor and every student (on a JupyterHub, a shared mount).
+if os.environ.get("ADAPTIVE_LR_EXCHANGE"):
+    c.Exchange.root = os.environ["ADAPTIVE_LR_EXCHANGE"]
+# The exchange only ever receives the release: never source/, the gradebook or feedback
+# of others. Feedback goes out one HTML file per student, named by a hash of a secret
+# written at submission (nbgrader's own scheme).
+
+# -- LMS downloads: `nbgrader zip_collect` of a Canvas archive (adaptive_lr.course.lms) --
+# Canvas names each file <name>_[late_]<user id>_<attachment id>_<file name>; the collector
+# keeps each student's latest attempt and the submission time the archive records.
+c.ZipCollectApp.extractor_plugin = "adaptive_lr.course.lms.TimedExtractor"
+c.ZipCollectApp.collector_plugin = "adaptive_lr.course.lms.CanvasCollector"

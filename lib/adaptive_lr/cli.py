@@ -5,6 +5,10 @@
                                                grade every submission of a course; report with statuses
     adaptive-lr release [--check]              regenerate release/ from source/ (or only compare)
     adaptive-lr gradebook --db URL             print a gradebook's table
+    adaptive-lr grading-sheets COURSE          per-exercise sheets for grading the written answers
+    adaptive-lr export COURSE --out FILE.csv   grades for Canvas (and FILE_per_exercise.csv)
+    adaptive-lr report COURSE                  the class report, COURSE/report/index.html
+    adaptive-lr student-bundle --out DIR       what students receive (no source, answers, hidden tests)
     adaptive-lr tour [ARGS]                    a headless tour of the library (adaptive_lr.tour)
 """
 
@@ -74,6 +78,46 @@ def _gradebook(args) -> int:
     return 0
 
 
+def _grading_sheets(args) -> int:
+    from .course.manual import write_sheets
+    from .course.pipeline import Course
+
+    paths = write_sheets(Course(args.course), formgrader_url=args.formgrader)
+    print(f"Grading sheets: {paths[0]} ({len(paths) - 1} exercises)")
+    return 0
+
+
+def _export(args) -> int:
+    from .course.export import ExportRefused, export
+    from .course.pipeline import Course
+
+    try:
+        canvas, plain = export(Course(args.course), args.out, roster=args.roster,
+                               allow_pending=args.allow_pending, column=args.column)
+    except ExportRefused as exc:
+        print(f"export refused: {exc}", file=sys.stderr)
+        return 1
+    print(f"Canvas gradebook import: {canvas}\nPer exercise:            {plain}")
+    return 0
+
+
+def _report(args) -> int:
+    from .course import class_report
+    from .course.pipeline import Course
+
+    print(f"Class report: {class_report.write(Course(args.course))}")
+    return 0
+
+
+def _student_bundle(args) -> int:
+    from .course import bundle
+
+    files = bundle.build(args.out)
+    print(f"Student bundle: {args.out} ({len(files)} files; no source/, model answers, rubrics, "
+          "hidden tests or gradebook)")
+    return 0
+
+
 def _tour(args) -> int:
     if importlib.util.find_spec("adaptive_lr.tour") is None:
         print("adaptive_lr.tour is not available in this version.", file=sys.stderr)
@@ -109,6 +153,23 @@ def main(argv=None) -> int:
     p = sub.add_parser("gradebook", help="print the table of a gradebook")
     p.add_argument("--db", required=True, help="gradebook URL, e.g. sqlite:///demo_output/course/gradebook.db")
     p.set_defaults(run=_gradebook)
+    p = sub.add_parser("grading-sheets", help="write COURSE/grading/exNN.html: model answers and rubrics")
+    p.add_argument("course")
+    p.add_argument("--formgrader", default="http://localhost:8888", help="where the formgrader runs")
+    p.set_defaults(run=_grading_sheets)
+    p = sub.add_parser("export", help="write the grades as a Canvas import CSV and a per-exercise CSV")
+    p.add_argument("course")
+    p.add_argument("--out", required=True, help="the Canvas CSV; FILE_per_exercise.csv is written next to it")
+    p.add_argument("--roster", default=None, help="a Canvas gradebook export: names, SIS ids, sections")
+    p.add_argument("--column", default="adaptive_lr", help="the assignment's column name in Canvas")
+    p.add_argument("--allow-pending", action="store_true", help="export although written answers are ungraded")
+    p.set_defaults(run=_export)
+    p = sub.add_parser("report", help="write COURSE/report/index.html, the class report")
+    p.add_argument("course")
+    p.set_defaults(run=_report)
+    p = sub.add_parser("student-bundle", help="write what students receive into a new folder")
+    p.add_argument("--out", required=True)
+    p.set_defaults(run=_student_bundle)
     p = sub.add_parser("tour", help="a headless tour of the library (arguments go to adaptive_lr.tour)")
     p.add_argument("tour_args", nargs=argparse.REMAINDER)
     p.set_defaults(run=_tour)

@@ -14,6 +14,15 @@
 ``resume``       the per-student record store and its checksum key
 ``report``       ``grading_report.csv``, the printed table and the class summary
 ``progress``     a tqdm bar on a terminal, one line per student otherwise
+``exchange``     hand-out and hand-in through nbgrader's file-system exchange
+``lms``          Canvas downloads through ``nbgrader zip_collect`` (plugins, intake)
+``schedule``     the due date from grader_config.py into the gradebook
+``late``         the late-penalty plugin (10 points per started day)
+``manual``       grading sheets for the written answers; hand grades on the 0.5 grid
+``export``       totals out of 100, the Canvas import CSV and the per-exercise CSV
+``class_report`` the class report (``COURSE/report/index.html``)
+``similarity``   AST-normalized winnowing of the graded functions
+``bundle``       what students receive, and the check that it leaks nothing
 
 Imports nbformat, nbconvert and (lazily) nbgrader: the ``course`` extra.
 """

@@ -39,6 +39,7 @@ from . import report, resume, transfer
 from .intake import inspect_course
 from .pipeline import ASSIGNMENT, NOTEBOOK, Course
 from .progress import Progress
+from .schedule import apply_due_date
 from .record import GradingRecord, Status
 from .task import GRADING_ENV, Common, Task, grade_submission, read_tree, sha256, write_tree
 from .verify import checks_to_json, hidden_checks
@@ -166,6 +167,8 @@ def grade(course: Course, say=print, workers: int | None = None, scheduler: str 
           force: bool = False, tty: bool | None = None) -> list[GradingRecord]:
     """Grade every submission of ``course``; returns one record per student (also printed and saved)."""
     _sandbox_notice(say)
+    if transfer.has_assignment(course.db_url, ASSIGNMENT):
+        apply_due_date(course)  # the configured due date, where nbgrader's late penalty reads it
     common = prepare(course)
     submitted = course.root / "submitted"
     before = checksums(submitted)

@@ -10,7 +10,11 @@
    ``nbgrader autograde``, the report with a status per student, saved as
    ``grading_report.csv``), then ``nbgrader generate_feedback``;
 4. print the gradebook (autograded points per exercise, totals);
-5. copy ``autograded/`` and ``feedback/`` to the repository root to look at.
+5. copy ``autograded/`` and ``feedback/`` to the repository root to look at;
+6. grade the written answers through nbgrader's gradebook API (full marks for
+   the sample answers, 0 where unanswered), write the grading sheets (:mod:`.manual`) and the
+   class report (:mod:`.class_report`, ``demo_output/course/report/index.html``),
+   and print where the report is.
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ import time
 from pathlib import Path
 
 from ..grading.mistakes import MISTAKES
-from . import batch, report
+from . import batch, class_report, report
 from . import submissions as subs
 from .hostile import BROKEN, HOSTILE, with_hostile_code
 from .gradebook import read_grades, table
+from .manual import enter_grades, written_parts, write_sheets
 from .pipeline import Course, repo_root
 from .release import committed_release, differences
 
@@ -71,6 +76,32 @@ def make_submissions(course: Course, mistakes=DEMO_MISTAKES, cheats=DEMO_CHEATS)
     return list(made)
 
 
+def grade_written_answers(course: Course) -> int:
+    """Grade every written answer as a grader would in the formgrader, through the gradebook API.
+
+    The demo's sample answers are the model answers (full marks) or the release's
+    placeholder (0). Returns how many students were graded.
+    """
+    import nbformat
+
+    parts = written_parts(nbformat.read(course.source_notebook, as_version=4))
+    graded = 0
+    for student in read_grades(course.db_url):
+        path = course.autograded_notebook(student)
+        if not path.is_file():
+            continue
+        nb = nbformat.read(path, as_version=4)
+        answers = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in nb.cells
+                   if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("solution")}
+        todo = []
+        for p in parts:
+            answered = answers.get(p.grade_id, "").strip() not in ("", "YOUR ANSWER HERE")
+            todo.append((student, p.grade_id, p.points if answered else 0.0, None))
+        enter_grades(course.db_url, todo)
+        graded += 1
+    return graded
+
+
 def _copy_back(course: Course, repo: Path) -> None:
     autograded = repo / "autograded"
     autograded.mkdir(exist_ok=True)
@@ -113,6 +144,9 @@ def run(out=None, copy_back: bool = True, say=print) -> dict:
     say(f"\n    {seconds:.1f} s, {seconds / len(students):.1f} s per submission; "
         f"report: {course.root / batch.REPORT_NAME}")
 
+    graded_by_hand = grade_written_answers(course)
+    say(f"    written answers graded through nbgrader's gradebook API for {graded_by_hand} students "
+        "(the demo's stand-in for the formgrader)")
     say("4/5 nbgrader generate_feedback ...")
     course.generate_feedback()
 
@@ -124,4 +158,9 @@ def run(out=None, copy_back: bool = True, say=print) -> dict:
         _copy_back(course, repo)
         say(f"\nAutograded notebooks: {repo / 'autograded'}\nFeedback (HTML):      {repo / 'feedback'}")
     say(f"Gradebook: {course.db_url} (not committed, not released); log: {course.log_path}")
-    return {"course": course, "grades": grades, "students": students, "seconds": seconds, "rows": rows}
+    sheets = write_sheets(course)
+    say(f"Grading sheets for the written answers (model answers, rubrics; graders only): {sheets[0]}")
+    page = class_report.write(course, rows)
+    say(f"\nClass report: {page}")
+    return {"course": course, "grades": grades, "students": students, "seconds": seconds, "rows": rows,
+            "report": page}

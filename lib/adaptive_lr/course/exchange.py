@@ -1,0 +1,157 @@
+"""Hand-out and hand-in through nbgrader's file-system exchange, as on a shared JupyterHub.
+
+The exchange is one folder that the instructor and every student can reach
+(nbgrader's ``Exchange.root``). The instructor's side runs in the course
+folder as the instructor; the students' side runs in each student's home, as
+that student's own Unix account:
+
+=====================  =========  =====================================================
+step                   who        nbgrader command
+=====================  =========  =====================================================
+hand out               instructor ``nbgrader release_assignment``: release/ -> outbound/
+fetch                  student    ``nbgrader fetch_assignment``: outbound/ -> ~/adaptive_lr/
+hand in                student    ``nbgrader submit``: ~/adaptive_lr/ -> inbound/
+collect                instructor ``nbgrader collect``: inbound/ -> submitted/
+return feedback        instructor ``nbgrader release_feedback``: feedback/ -> exchange feedback/
+fetch feedback         student    ``nbgrader fetch_feedback``: -> ~/adaptive_lr/feedback/
+=====================  =========  =====================================================
+
+What keeps students apart is nbgrader's permissions: ``inbound/`` is
+write-only for students (mode 2733: a student can add a submission but not
+list the folder), each submission's folder is named by the student, the
+time and 12 random characters (so it cannot be found without listing), the
+exchange's ``feedback/`` is 0711 (a student fetches only the file named by
+the hash of the secret written at their own submission), and the course
+folder (``source/``, ``submitted/``, the gradebook) stays the instructor's,
+unreadable to students. :func:`prepare_root` also sets the sticky bit on the
+exchange root (nbgrader creates it 0777), so that no student can rename or
+delete another course's folder.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+from .pipeline import ASSIGNMENT
+
+COURSE_ID = "adaptive-lr"
+
+
+def prepare_root(root) -> Path:
+    """Create the exchange folder (mode 1777: everyone may add, nobody may remove others' entries)."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    os.chmod(root, 0o777 | stat.S_ISVTX)
+    return root
+
+
+def _exchange_args(root) -> list[str]:
+    return [f"--Exchange.root={Path(root)}", f"--CourseDirectory.course_id={COURSE_ID}"]
+
+
+# -- the instructor's side (in the course folder) -------------------------------------------
+
+
+def release_assignment(course, root):
+    return course.nbgrader("release_assignment", "--force", *_exchange_args(root))
+
+
+def collect(course, root, update: bool = True):
+    """``nbgrader collect``: the latest submission of each student into ``submitted/``."""
+    return course.nbgrader("collect", *(["--update"] if update else []), *_exchange_args(root))
+
+
+def release_feedback(course, root):
+    return course.nbgrader("release_feedback", *_exchange_args(root))
+
+
+# -- the students' side (in their home, as their account) ------------------------------------
+
+
+def student_env(user: str, home) -> dict:
+    """A student's environment: their home, this Python's nbgrader, nothing of the instructor's."""
+    lib = str(Path(__file__).resolve().parents[2])
+    return {
+        "HOME": str(home),
+        "USER": user,
+        "LOGNAME": user,
+        "PATH": os.path.dirname(sys.executable) + os.pathsep + "/usr/bin:/bin",
+        "PYTHONPATH": lib,
+        "LANG": "C.UTF-8",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    }
+
+
+def _interpreter_paths() -> list[str]:
+    return sorted({sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))})
+
+
+def _become(uid: int, gid: int):
+    """In the child, before exec: reach this Python even under a private folder, then drop to the student.
+
+    On a hub the interpreter is installed where every user can run it; here it
+    may sit under a private ancestor (pyenv in ``/root``). Then the child gets
+    a private mount namespace in which only the interpreter's folders are
+    bound into an otherwise empty cover of that ancestor (the grading
+    sandbox's own mechanism, :mod:`adaptive_lr.sandbox.mounts`), and nothing
+    else of it becomes visible.
+    """
+    paths = _interpreter_paths()
+
+    def preexec():
+        from ..sandbox import mounts
+
+        if mounts.available() and any(mounts._blocking_ancestor(p) for p in paths):
+            mounts._check(mounts._c().unshare(mounts.CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+            mounts._mount(None, "/", None, mounts.MS_REC | mounts.MS_PRIVATE)
+            mounts._expose(paths)
+        os.setgroups([])
+        os.setgid(gid)
+        os.setuid(uid)
+        os.umask(0o077)
+
+    return preexec
+
+
+def as_student(user: str, home, *cmd, check: bool = True) -> subprocess.CompletedProcess:
+    """Run ``cmd`` in ``home`` as the Unix account ``user`` (only root can do that)."""
+    entry = pwd.getpwnam(user)
+    proc = subprocess.run(
+        list(cmd), cwd=str(home), env=student_env(user, home), capture_output=True, text=True, check=False,
+        preexec_fn=_become(entry.pw_uid, entry.pw_gid),
+    )
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, cmd))} as {user} failed (exit {proc.returncode}):\n"
+                           f"{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def student_nbgrader(user: str, home, root, *args, check: bool = True) -> subprocess.CompletedProcess:
+    """``nbgrader *args`` as the student, against the exchange at ``root``."""
+    return as_student(user, home, sys.executable, "-m", "nbgrader", *args, *_exchange_args(root),
+                      check=check)
+
+
+def fetch_assignment(user, home, root):
+    return student_nbgrader(user, home, root, "fetch_assignment", ASSIGNMENT)
+
+
+def submit(user, home, root):
+    return student_nbgrader(user, home, root, "submit", ASSIGNMENT)
+
+
+def fetch_feedback(user, home, root):
+    return student_nbgrader(user, home, root, "fetch_feedback", ASSIGNMENT)
+
+
+def fetched_notebook(home) -> Path:
+    return Path(home) / ASSIGNMENT / "exercises.ipynb"
+
+
+def fetched_feedback(home) -> list[Path]:
+    return sorted((Path(home) / ASSIGNMENT / "feedback").glob("*/*.html"))
