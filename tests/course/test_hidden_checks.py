@@ -33,8 +33,8 @@ def test_source_notebook_checks_are_keyed_by_grade_id():
     assert len(funcs) == 16 and len(nums) == 10
     adam = next(c for c in funcs if c.name == "adam_update")
     assert adam.seed == 3101 and adam.grade_id.startswith("03")
-    lr = next(c for c in nums if c.name == "lr_after_100")
-    assert (lr.variable, lr.expected, lr.rtol) == ("lr_after_100", 0.002, 0.001)
+    lr = next(c for c in nums if c.name == "lr_at_10000")
+    assert (lr.grade_id, lr.variable, lr.expected, lr.rtol) == ("01e_lr_after_100", "lr_at_10000", 0.0002, 0.001)
     assert checks_from_json(checks_to_json(checks)) == checks
 
 

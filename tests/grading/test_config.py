@@ -39,7 +39,8 @@ def test_stub_loads_grader_config(monkeypatch):
 def test_environment_overrides(monkeypatch, tmp_path):
     c = _load({"ADAPTIVE_LR_GRADEBOOK_URL": "postgresql://grader@db/adaptive_lr",
                "ADAPTIVE_LR_CELL_TIMEOUT": "7", "ADAPTIVE_LR_COURSE_ROOT": str(tmp_path)}, monkeypatch)
-    assert c.CourseDirectory.db_url == "postgresql://grader@db/adaptive_lr"
+    # A plain postgresql:// URL is given the installed driver (psycopg 3), not SQLAlchemy's default.
+    assert c.CourseDirectory.db_url == "postgresql+psycopg://grader@db/adaptive_lr"
     assert c.Execute.timeout == 7
     assert c.CourseDirectory.root == str(tmp_path)
 

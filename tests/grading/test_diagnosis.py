@@ -284,10 +284,10 @@ def test_the_recheck_supplies_the_callee_over_the_wire():
     ns = _notebook(_wrong_ns)
     kernel = _FakeKernel(ns)
     kernel.run(verify._RUNNER)
-    check = verify.HiddenCheck(0, "10d_muon_update_hidden", "function", "muon_update", seed=SEED)
+    check = verify.HiddenCheck("10d_muon_update_hidden", "function", "muon_update", seed=SEED)
     v = verify._check(kernel, check)
     assert v.passed and v.substituted == "newton_schulz", v.message
-    callee = verify._check(kernel, verify.HiddenCheck(0, "x", "function", "newton_schulz", seed=SEED))
+    callee = verify._check(kernel, verify.HiddenCheck("x", "function", "newton_schulz", seed=SEED))
     assert not callee.passed
 
 

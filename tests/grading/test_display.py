@@ -41,7 +41,7 @@ def errors():
 def test_verdict_comes_first_with_the_failing_line(errors):
     ename, text = errors[1]
     assert ename == "AssertionError"  # the cell still fails: Validate and autograde see the same
-    assert text.startswith("AssertionError: theta after one step: expected [1, 2.5], got [1, 2]."), text
+    assert text.startswith("AssertionError: theta after one step: expected [1, 2.5], got [1, 2] "), text
     assert "line 2 of this cell: check.close(" in text
     assert "check.py" not in text and "raise AssertionError" not in text and "Traceback" not in text
 

@@ -281,4 +281,4 @@ def test_expected_values_come_from_the_readable_rule(name, monkeypatch):
         results.append({"status": "ok", "error": None, "oracle": [], "mutated": [],
                         "value": guard.describe(value)})
     verdict = judge(name, 11, results)
-    assert verdict["passed"], verdict["message"]
+    assert verdict.passed, verdict.message
