@@ -108,8 +108,9 @@ def main(argv: list[str]) -> int:
         for f in res["figures"]:
             wall_med, wall_max = statistics.median(f["wall"]), max(f["wall"])
             cpu_med, cpu_max = statistics.median(f["cpu"]), max(f["cpu"])
+            label = f"{f['draw']} ({f.get('in_place', 0)} in place, {f.get('rescaled', 0)} rescaled)"
             print(
-                f"  {f['draw'] + ' (' + str(f.get('in_place', 0)) + ' in place, ' + str(f.get('rescaled', 0)) + ' rescaled)':<48} {'':>5} {'':>6} {len(f['wall']):>7} "
+                f"  {label:<48} {'':>5} {'':>6} {len(f['wall']):>7} "
                 f"{wall_med:>8.0f} {wall_max:>8.0f} {cpu_med:>8.0f} {cpu_max:>8.0f}"
             )
             if wall_med > REDRAW_BUDGET_MS or cpu_max > REDRAW_MAX_MS:

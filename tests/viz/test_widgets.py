@@ -144,7 +144,7 @@ def _pixels(fig):
 
 
 def test_rescaled_heat_map_matches_a_figure_drawn_afresh():
-    """New view limits, pixels, colour limits and colour-bar label, without drawing the figure again."""
+    """New view limits, pixels, colour limits and colour-bar label, without drawing it again."""
 
     def draw(ax, scale, top):
         viz.plot_heatmap(np.outer(np.linspace(1, top, 30), [1.0, 10.0, 100.0]) * scale, ax,

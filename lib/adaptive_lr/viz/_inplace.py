@@ -36,7 +36,8 @@ def _static_signature(ax) -> tuple:
         collections.append((type(c).__name__, len(paths), _digest(*verts) if verts else "",
                             _digest(c.get_offsets()), _digest(c.get_facecolor())))
     # An image's pixels and colour limits may change (see :func:`update`); not its shape or place.
-    images = [(np.shape(im.get_array()), tuple(im.get_extent()), im.get_cmap().name) for im in ax.images]
+    images = [(np.shape(im.get_array()), tuple(im.get_extent()), im.get_cmap().name)
+              for im in ax.images]
     patches = [(type(p).__name__, _digest(p.get_path().vertices), str(p.get_facecolor())) for p in ax.patches]
     return (ax.get_xscale(), ax.get_yscale(), ax.get_xlabel(), ax.get_ylabel(), len(ax.lines),
             len(ax.texts), ax.get_legend() is not None, tuple(collections), tuple(images), tuple(patches))

@@ -13,9 +13,12 @@ draws the figure for the new values on scratch axes (cheap: no rendering) and,
 when only lines, titles, legend labels and annotations changed and the data
 fit in the view, gives the live artists the new data (``set_data``,
 ``set_text``) and redraws only them over the saved background
-(``viz._inplace``); otherwise the figure is redrawn on its first layout and
-the canvas draws it when the browser is ready (``draw_idle``: moves that come
-faster than frames are merged). Executed headless (nbclient, nbval,
+(``viz._inplace``); when besides those the view limits or an image's pixels
+or colour limits changed, the live artists, limits and image take the new
+values and the canvas renders once, without the figure being drawn again;
+otherwise the figure is redrawn on its first layout. The canvas renders when
+the browser is ready (``draw_idle``: moves that come faster than frames are
+merged). Executed headless (nbclient, nbval,
 nbconvert, a test), the same cell leaves a PNG of the figure at the default
 values in the notebook's outputs. Nothing needs to detect whether a frontend
 is present.
