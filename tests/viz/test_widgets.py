@@ -107,10 +107,12 @@ def test_slider_move_updates_the_artists_in_place():
     assert viz.figure_problems(w.fig) == []
 
 
-def test_data_outside_the_view_or_a_new_structure_redraw_fully():
+def test_data_outside_the_view_rescale_and_a_new_structure_redraws_fully():
     w = make()
-    w.redraw(slope=5.0)  # leaves the view: the axes rescale
-    assert w.last_mode == "full" and w.axes.get_ylim()[1] >= 5.0
+    line = w.axes.lines[0]
+    w.redraw(slope=5.0)  # leaves the view: same artists, new limits, the canvas renders again
+    assert w.last_mode == "rescaled" and w.axes.lines[0] is line
+    assert w.axes.get_ylim()[1] >= 5.0
 
     def draw(ax, log):
         x = np.linspace(0.1, 1, 20)
@@ -134,6 +136,34 @@ def test_in_place_frame_matches_a_full_render():
     w.fig.canvas.draw()
     full = np.asarray(w.fig.canvas.buffer_rgba())
     assert blitted.shape == full.shape and np.mean(blitted != full) < 0.001
+
+
+def _pixels(fig):
+    fig.canvas.draw()
+    return np.asarray(fig.canvas.buffer_rgba()).copy()
+
+
+def test_rescaled_heat_map_matches_a_figure_drawn_afresh():
+    """New view limits, pixels, colour limits and colour-bar label, without drawing it again."""
+
+    def draw(ax, scale, top):
+        viz.plot_heatmap(np.outer(np.linspace(1, top, 30), [1.0, 10.0, 100.0]) * scale, ax,
+                         title=f"scale {scale:g}", colorbar_label=f"value x {scale:g}")
+        ax.plot([1, 30], [0, 2 * top / 10], label="a line")
+        ax.legend(loc="upper left")
+
+    controls = {"scale": viz.log_slider(1e-3, 1e3, 1.0), "top": viz.slider(2, 20, 10)}
+    w = viz.interactive_plot(draw, **controls)
+    image = w.axes.images[0]
+    w.redraw(scale=100.0, top=20)
+    assert w.last_mode == "rescaled" and w.axes.images[0] is image
+    assert image.get_clim() == pytest.approx((100.0, 200000.0))
+    fresh = viz.interactive_plot(draw, **controls)
+    fresh.values.update(scale=100.0, top=20)
+    assert fresh._redraw_in_place()  # drawn by draw, at the places of the first layout
+    fresh._blitter.attach(fresh._main_axes())
+    moved, drawn = _pixels(w.fig), _pixels(fresh.fig)
+    assert moved.shape == drawn.shape and np.mean(np.any(moved != drawn, axis=-1)) < 0.001
 
 
 @pytest.mark.slow

@@ -35,7 +35,9 @@ def _static_signature(ax) -> tuple:
         verts = [p.vertices for p in paths[:200]]
         collections.append((type(c).__name__, len(paths), _digest(*verts) if verts else "",
                             _digest(c.get_offsets()), _digest(c.get_facecolor())))
-    images = [(_digest(im.get_array()), tuple(im.get_extent())) for im in ax.images]
+    # An image's pixels and colour limits may change (see :func:`update`); not its shape or place.
+    images = [(np.shape(im.get_array()), tuple(im.get_extent()), im.get_cmap().name)
+              for im in ax.images]
     patches = [(type(p).__name__, _digest(p.get_path().vertices), str(p.get_facecolor())) for p in ax.patches]
     return (ax.get_xscale(), ax.get_yscale(), ax.get_xlabel(), ax.get_ylabel(), len(ax.lines),
             len(ax.texts), ax.get_legend() is not None, tuple(collections), tuple(images), tuple(patches))
@@ -67,23 +69,47 @@ def signatures(axes) -> list:
     return [_static_signature(ax) for ax in axes]
 
 
-def can_update(live_axes, new_axes, live_signatures=None) -> bool:
-    """Whether the new drawing differs from the live one only in what :func:`update` changes.
+def _images_digest(axes) -> str:
+    return _digest(*[a for ax in axes for im in ax.images
+                     for a in (np.ma.filled(im.get_array(), np.nan), im.get_clim())])
 
+
+def _colorbar_labels(axes) -> list:
+    bars = [im.colorbar for ax in axes for im in ax.images]
+    return [None if cb is None else (cb.ax.get_xlabel(), cb.ax.get_ylabel()) for cb in bars]
+
+
+def update_mode(live_axes, new_axes, live_signatures=None) -> str | None:
+    """How the live drawing can take the new one's values, or None when it must be redrawn.
+
+    ``"in place"``: only the dynamic artists changed and the new data fit in
+    the view, so blitting them over the background is enough. ``"rescaled"``:
+    besides those, the view limits or an image's pixels or colour limits
+    changed, so :func:`update` followed by a render of the whole canvas
+    (ticks, colour bars) gives the new figure without drawing it again.
     ``live_signatures`` (from :func:`signatures`) saves hashing the live axes' contours again.
     """
     live_signatures = live_signatures or signatures(live_axes)
+    mode = "in place"
     for live, new, signature in zip(live_axes, new_axes, live_signatures):
         if signature != _static_signature(new):
-            return False
-        if not _inside(new.get_xlim(), live.get_xlim(), live.get_xscale() == "log"):
-            return False
-        if not _inside(new.get_ylim(), live.get_ylim(), live.get_yscale() == "log"):
-            return False
+            return None
         ln, nn = live.get_legend(), new.get_legend()
         if ln is not None and len(ln.get_texts()) != len(nn.get_texts()):
-            return False
-    return True
+            return None
+        if not (_inside(new.get_xlim(), live.get_xlim(), live.get_xscale() == "log")
+                and _inside(new.get_ylim(), live.get_ylim(), live.get_yscale() == "log")):
+            mode = "rescaled"
+    if (_images_digest(live_axes) != _images_digest(new_axes)
+            or _colorbar_labels(live_axes) != _colorbar_labels(new_axes)):
+        mode = "rescaled"
+    return mode
+
+
+def can_update(live_axes, new_axes, live_signatures=None) -> bool:
+    """Whether the new drawing differs from the live one only in what :func:`update` changes
+    and its data fit in the current view (a blit is enough)."""
+    return update_mode(live_axes, new_axes, live_signatures) == "in place"
 
 
 def _copy_line(live, new) -> None:
@@ -97,9 +123,44 @@ def _copy_line(live, new) -> None:
     live.set_visible(new.get_visible())
 
 
-def update(live_axes, new_axes) -> None:
-    """Give the live artists the new drawing's data and texts (call after :func:`can_update`)."""
+def _set_clim_keeping_ticks(image, clim) -> None:
+    """New colour limits; the colour bar redraws itself but keeps the tick formats it was given.
+
+    (Its own update puts back the locator and formatter it was made with,
+    undoing e.g. :func:`viz._axes.plain_log_ticks`.)
+    """
+    cb = image.colorbar
+    if cb is None:
+        image.set_clim(*clim)
+        return
+    axes = (cb.ax.xaxis, cb.ax.yaxis)
+    kept = [(ax.get_major_locator(), ax.get_minor_locator(), ax.get_major_formatter(),
+             ax.get_minor_formatter()) for ax in axes]
+    image.set_clim(*clim)
+    for ax, (major, minor, major_fmt, minor_fmt) in zip(axes, kept):
+        ax.set_major_locator(major)
+        ax.set_minor_locator(minor)
+        ax.set_major_formatter(major_fmt)
+        ax.set_minor_formatter(minor_fmt)
+
+
+def update(live_axes, new_axes, *, limits=False) -> None:
+    """Give the live artists the new drawing's data and texts (call after :func:`update_mode`).
+
+    With ``limits`` also the new view limits and images' pixels and colour
+    limits (a colour bar follows its image's limits; the figure then needs a
+    full render).
+    """
     for live, new in zip(live_axes, new_axes):
+        if limits:
+            live.set_xlim(new.get_xlim())
+            live.set_ylim(new.get_ylim())
+            for a, b in zip(live.images, new.images):
+                a.set_data(b.get_array())
+                _set_clim_keeping_ticks(a, b.get_clim())
+                if a.colorbar is not None and b.colorbar is not None:
+                    a.colorbar.ax.set_xlabel(b.colorbar.ax.get_xlabel())
+                    a.colorbar.ax.set_ylabel(b.colorbar.ax.get_ylabel())
         for a, b in zip(live.lines, new.lines):
             _copy_line(a, b)
         for a, b in zip(live.texts, new.texts):

@@ -13,9 +13,12 @@ draws the figure for the new values on scratch axes (cheap: no rendering) and,
 when only lines, titles, legend labels and annotations changed and the data
 fit in the view, gives the live artists the new data (``set_data``,
 ``set_text``) and redraws only them over the saved background
-(``viz._inplace``); otherwise the figure is redrawn on its first layout and
-the canvas draws it when the browser is ready (``draw_idle``: moves that come
-faster than frames are merged). Executed headless (nbclient, nbval,
+(``viz._inplace``); when besides those the view limits or an image's pixels
+or colour limits changed, the live artists, limits and image take the new
+values and the canvas renders once, without the figure being drawn again;
+otherwise the figure is redrawn on its first layout. The canvas renders when
+the browser is ready (``draw_idle``: moves that come faster than frames are
+merged). Executed headless (nbclient, nbval,
 nbconvert, a test), the same cell leaves a PNG of the figure at the default
 values in the notebook's outputs. Nothing needs to detect whether a frontend
 is present.
@@ -274,7 +277,9 @@ class InteractiveFigure:
         Returns the ``Figure``. Unknown names raise ``KeyError``. This is what
         a widget callback runs; calling it directly is how tests and
         benchmarks move a control without a frontend. ``last_mode`` says how:
-        ``"in place"`` (artists updated and blitted) or ``"full"`` (redrawn).
+        ``"in place"`` (artists updated and blitted), ``"rescaled"`` (artists,
+        view limits and images updated, the canvas rendered again, the figure
+        not drawn again) or ``"full"`` (drawn again by ``draw``).
         """
         unknown = set(changes) - set(self.values)
         if unknown:
@@ -286,10 +291,15 @@ class InteractiveFigure:
         gc.disable()
         try:
             start, cpu_start = time.perf_counter(), time.process_time()
-            if self._layout is not None and self._update_in_place():
-                self.last_mode = "in place"
+            mode = self._update_in_place() if self._layout is not None else None
+            if mode == "in place":
+                self.last_mode = mode
                 if not self._blitter.blit():
                     self._draw_canvas()
+            elif mode == "rescaled":
+                self.last_mode = mode
+                self._blitter.background = None  # stale until the canvas has drawn the new view
+                self._draw_canvas()
             else:
                 if self._layout is None or not self._redraw_in_place():
                     self._redraw_with_layout()
@@ -368,18 +378,22 @@ class InteractiveFigure:
             ax.clear()
         return fig, axes
 
-    def _update_in_place(self) -> bool:
-        """Draw the new values on scratch axes; if only dynamic artists differ, copy them over."""
+    def _update_in_place(self) -> str | None:
+        """Draw the new values on scratch axes; copy what changed to the live figure if possible.
+
+        Returns the :func:`viz._inplace.update_mode` used, or None when the
+        figure must be drawn again (another structure: new contours, scale, lines).
+        """
         main = self._main_axes()
-        if len(self.fig.axes) != len(main):
-            return False  # colour bars: redrawn with their image
         fig, axes = self._scratch_axes()
         self.draw_fn(axes, **self.values)
         new = list(np.atleast_1d(axes).ravel())
-        if len(fig.axes) != len(new) or not _inplace.can_update(main, new, self._blitter.signatures):
-            return False
-        _inplace.update(main, new)
-        return True
+        if len(fig.axes) != len(self.fig.axes):  # colour bars come and go with their images
+            return None
+        mode = _inplace.update_mode(main, new, self._blitter.signatures)
+        if mode is not None:
+            _inplace.update(main, new, limits=mode == "rescaled")
+        return mode
 
     def _render(self) -> bytes:
         buf = io.BytesIO()
