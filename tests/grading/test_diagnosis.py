@@ -139,14 +139,19 @@ def _bfloat16(x):
     return b.view(np.float32)
 
 
+def _bfloat16_newton_schulz(G, steps=5, eps=1e-7):
+    """Newton-Schulz with every intermediate rounded to bfloat16 (as torch's Muon computes it)."""
+    tall = G.shape[0] > G.shape[1]
+    X = _bfloat16((G.T if tall else G) / max(np.linalg.norm(G), eps))
+    for _ in range(steps):
+        S = _bfloat16(X @ X.T)
+        X = _bfloat16(3.4445 * X + _bfloat16(-4.7750 * S + 2.0315 * _bfloat16(S @ S)) @ X)
+    return (X.T if tall else X).astype(G.dtype)
+
+
 def test_bfloat16_newton_schulz_is_recognized():
     def newton_schulz(G, steps=5, eps=1e-7):
-        tall = G.shape[0] > G.shape[1]
-        X = _bfloat16((G.T if tall else G) / max(np.linalg.norm(G), eps))
-        for _ in range(steps):
-            S = _bfloat16(X @ X.T)
-            X = _bfloat16(3.4445 * X + _bfloat16(-4.7750 * S + 2.0315 * _bfloat16(S @ S)) @ X)
-        return (X.T if tall else X).astype(G.dtype)
+        return _bfloat16_newton_schulz(G, steps, eps)
 
     v = verdict_of(newton_schulz, "newton_schulz")
     assert not v.passed and v.precision == "bfloat16"
@@ -327,12 +332,7 @@ def test_a_systematic_small_factor_is_not_called_precision():
 
 def test_bfloat16_numbers_are_recognized_after_a_last_float64_multiplication():
     def newton_schulz(G, steps=5, eps=1e-7):
-        tall = G.shape[0] > G.shape[1]
-        X = _bfloat16((G.T if tall else G) / max(np.linalg.norm(G), eps))
-        for _ in range(steps):
-            S = _bfloat16(X @ X.T)
-            X = _bfloat16(3.4445 * X + _bfloat16(-4.7750 * S + 2.0315 * _bfloat16(S @ S)) @ X)
-        return (X.T if tall else X).astype(G.dtype) * (1 + 1e-12)
+        return _bfloat16_newton_schulz(G, steps, eps) * (1 + 1e-12)
 
     v = verdict_of(newton_schulz, "newton_schulz")
     assert not v.passed and v.precision == "bfloat16", v.message
