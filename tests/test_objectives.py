@@ -13,6 +13,7 @@ from adaptive_lr.objectives import (
     Quadratic,
     ReddiOnline,
     Rosenbrock,
+    Saddle,
     SoftmaxRegression,
     TwoLayerNet,
     datasets,
@@ -28,6 +29,7 @@ FACTORIES = {
     "quadratic_nd": lambda: Quadratic.random(6, condition_number=100, seed=3),
     "quadratic_noisy": lambda: Quadratic.random(4, noise_std=0.5, seed=1),
     "rosenbrock": lambda: Rosenbrock(),
+    "saddle": lambda: Saddle(),
     "reddi": lambda: ReddiOnline(C=3.0),
     "logistic": lambda: LogisticRegression.synthetic(
         n_samples=60, n_features=4, l2=0.05, init_scale=0.3
@@ -520,6 +522,22 @@ def test_rosenbrock_gradient_and_minimum(theta):
     )
 
 
+@given(arrays(np.float64, 2, elements=st.floats(-3, 3)))
+def test_saddle_gradient_minima_and_saddle_point(theta):
+    """The double well is >= -1/4 with minima (0, +-1), a saddle at 0, and the gradient of its value."""
+    f = Saddle(curvature=2.0)
+    assert f.value(theta) >= -0.25, "f >= -1/4 everywhere"
+    g, fd = f.grad(theta), finite_difference_grad(f.value, theta, h=1e-6)
+    assert np.allclose(g, fd, rtol=1e-5, atol=1e-4), f"gradient {g} vs finite differences {fd}"
+    assert f.value(f.minimizer) == -0.25 and np.array_equal(f.minimizer, [0.0, 1.0]), (
+        "the minimum on the start's side is (0, 1)"
+    )
+    assert np.array_equal(Saddle(theta0=(1.0, -0.1)).minimizer, [0.0, -1.0]), (
+        "a start below the ridge has the minimum (0, -1)"
+    )
+    assert not np.any(f.grad(np.zeros(2))) and f.value(np.zeros(2)) == 0.0, "the origin is stationary"
+
+
 def test_reddi_gradient_cycle_projection_and_regret():
     """Gradients C, -1, -1, C, ...; project clips to [-1, 1]; playing -1 has zero regret at period ends."""
     r = ReddiOnline(C=3.0)
@@ -600,6 +618,7 @@ def test_interface_argument_checks(call, error, match):
             "integer class labels",
         ),
         (lambda: ReddiOnline(C=2.0), ValueError, "C must be > 2"),
+        (lambda: Saddle(curvature=0.0), ValueError, "curvature"),
         (lambda: ReddiOnline(x0=2.0), ValueError, "x0"),
         (lambda: TwoLayerNet(np.ones((4, 2)), np.ones(3)), ValueError, "one row per row of X"),
         (lambda: TwoLayerNet.synthetic(layer_scale=0.0), ValueError, "layer_scale"),

@@ -38,6 +38,7 @@ objectives never modify their arguments.
 ``SoftmaxRegression``             cross-entropy, matrix parameter; ``.synthetic``, ``.digits``
 ``Rosenbrock``                    the banana valley, minimizer (1, 1)
 ``ReddiOnline``                   where Adam converges to the worst point
+``Saddle``                        a saddle between two minima, start on the ridge
 ``TwoLayerNet``                   tanh MLP, params ``[W1, b1, W2, b2]``; ``.synthetic``
 ================================  ===============================================
 
@@ -52,6 +53,7 @@ from .logistic import LogisticRegression, SoftmaxRegression, sigmoid
 from .quadratic import Quadratic, random_rotation, rotation_2d
 from .reddi import ReddiOnline
 from .rosenbrock import Rosenbrock
+from .saddle import Saddle
 from .two_layer import TwoLayerNet
 
 __all__ = [
@@ -60,6 +62,7 @@ __all__ = [
     "Quadratic",
     "ReddiOnline",
     "Rosenbrock",
+    "Saddle",
     "SoftmaxRegression",
     "TwoLayerNet",
     "datasets",

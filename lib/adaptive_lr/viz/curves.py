@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._axes import finish, get_ax, plain_log_ticks, series_of
+from .matrix import _plain_log_ticks
 
 
 def plot_curves(
@@ -36,6 +37,7 @@ def plot_curves(
     """
     ax = get_ax(ax)
     styles = styles or {}
+    drawn = {"x": [], "y": []}
     for label, s in series.items():
         if isinstance(s, tuple) and len(s) == 2:
             x, y = np.asarray(s[0], dtype=float), np.asarray(s[1], dtype=float)
@@ -45,14 +47,26 @@ def plot_curves(
         if logy:
             y = np.where(y > 0, y, np.nan)
         ax.plot(x, y, label=label, **styles.get(label, {}))
+        drawn["x"].append(x)
+        drawn["y"].append(y)
     if logx:
         ax.set_xscale("log")
-        plain_log_ticks(ax.xaxis)
+        _log_ticks(ax.xaxis, drawn["x"])
     if logy:
         ax.set_yscale("log")
-        plain_log_ticks(ax.yaxis)
+        _log_ticks(ax.yaxis, drawn["y"])
     finish(ax, title, xlabel, ylabel, loc=legend_loc)
     return ax
+
+
+def _log_ticks(axis, values):
+    """Decades in Unicode; on a range of two decades or less also 2x and 5x (more than one label)."""
+    v = np.concatenate([np.ravel(a) for a in values]) if values else np.array([])
+    v = v[np.isfinite(v) & (v > 0)]
+    if v.size and np.log10(v.max() / v.min()) <= 2:
+        _plain_log_ticks(axis, v)
+    else:
+        plain_log_ticks(axis)
 
 
 def plot_loss_curves(

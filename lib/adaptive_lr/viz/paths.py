@@ -104,6 +104,7 @@ def plot_paths(
     ylabel=r"$\theta_2$",
     show_minimizer=True,
     legend_loc="best",
+    colors=None,
 ):
     """Draw each trajectory in ``paths`` over the contours of a 2-D ``objective``.
 
@@ -126,6 +127,9 @@ def plot_paths(
         so that both the valley floor and the walls are visible.
     grid : (X, Y, Z), optional
         Precomputed :func:`contour_grid`, to skip re-evaluating the objective.
+    colors : dict[str, str], optional
+        Name -> colour of that path (to keep one colour per optimizer across
+        figures); the others take ``C0``, ``C1``, ... in order.
 
     Returns the ``Axes``. The start of each path is a hollow marker, the end a
     filled one, the minimizer a black star.
@@ -160,7 +164,7 @@ def plot_paths(
     ax.contour(X, Y, gap, levels=lv, cmap="Greys_r", linewidths=0.7, alpha=0.75)
 
     for k, (name, p) in enumerate(arrays.items()):
-        color = f"C{k % 10}"
+        color = (colors or {}).get(name, f"C{k % 10}")
         ax.plot(
             p[:, 0],
             p[:, 1],
