@@ -72,7 +72,7 @@ COLORS = {name: f"C{k}" for k, name in enumerate(LABELS)}
 """One colour per optimizer, the same in both panels and whichever optimizers are shown."""
 
 REFERENCE_LR = {
-    "rotated valley": {"sgd": 1.0, "momentum": 0.3, "adagrad": 1.0, "rmsprop": 0.1,
+    "rotated valley": {"sgd": 1.8, "momentum": 0.3, "adagrad": 1.0, "rmsprop": 0.1,
                        "adam": 0.3, "amsgrad": 0.3, "adamw": 0.3, "lion": 0.1},
     "Rosenbrock": {"sgd": 2e-3, "momentum": 1e-3, "adagrad": 0.5, "rmsprop": 0.01,
                    "adam": 0.2, "amsgrad": 0.2, "adamw": 0.2, "lion": 0.02},
