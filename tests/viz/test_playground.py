@@ -1,4 +1,5 @@
-"""The playground: complete figures on every objective, one colour per optimizer, the library's rules."""
+"""The playground: complete figures on every objective, one colour per optimizer, the library's
+update rules, the saddle escape its text describes, and specific errors for wrong settings."""
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -12,7 +13,8 @@ from adaptive_lr.viz import playground as pg
 
 def _colours(ax):
     """Legend label -> colour of the line drawn with that label."""
-    return {ln.get_label(): ln.get_color() for ln in ax.get_lines() if not ln.get_label().startswith("_")}
+    lines = [ln for ln in ax.get_lines() if not ln.get_label().startswith("_")]
+    return {ln.get_label(): ln.get_color() for ln in lines}
 
 
 def _draw(**changes):
@@ -40,7 +42,8 @@ def test_runs_are_the_library_rules_and_the_saddle_is_escaped_by_adam_first():
     hp = pg.hyperparameters("adam", 0.1, 0.9, 0.999, 1e-8, 0.0)
     mine = pg.playground_run("saddle", "adam", 80, **hp)
     reference = run("adam", Saddle(), 80, **hp)
-    assert np.array_equal(mine.params, reference.params) and np.array_equal(mine.loss, reference.loss)
+    assert np.array_equal(mine.params, reference.params), "the playground's loop is not run()'s"
+    assert np.array_equal(mine.loss, reference.loss), "the playground's losses are not run()'s"
     escape = {}
     for name, hyperparams in (("sgd", {"lr": 0.1}), ("adam", hp)):
         y = pg.playground_run("saddle", name, 200, **hyperparams).params[:, 1]
@@ -74,7 +77,7 @@ def test_the_interactive_figure_moves_every_control():
         (lambda: pg.playground(optimizer="adam"), TypeError, "unknown playground setting"),
         (lambda: _draw(objective="bowl"), ValueError, "unknown objective 'bowl'"),
         (lambda: _draw(nadam=True), TypeError, "unknown optimizer switch"),
-        (lambda: pg.hyperparameters("nadam", 0.1, 0.9, 0.999, 1e-8, 0.0), ValueError, "no optimizer"),
+        (lambda: pg.hyperparameters("nadam", 0.1, 0.9, 0.9, 0, 0), ValueError, "no optimizer"),
     ],
 )
 def test_wrong_settings_raise_specific_errors(call, error, match):

@@ -60,7 +60,7 @@ def plot_curves(
 
 
 def _log_ticks(axis, values):
-    """Decades in Unicode; on a range of two decades or less also 2x and 5x (more than one label)."""
+    """Decades in Unicode; on a range of two decades or less also 2x and 5x (not one lone label)."""
     v = np.concatenate([np.ravel(a) for a in values]) if values else np.array([])
     v = v[np.isfinite(v) & (v > 0)]
     if v.size and np.log10(v.max() / v.min()) <= 2:

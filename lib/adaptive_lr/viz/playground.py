@@ -37,7 +37,7 @@ from ..objectives import Quadratic, Rosenbrock, Saddle, rotation_2d
 from ..optim import make_optimizer
 from .curves import plot_loss_curves
 from .paths import contour_grid, plot_paths
-from .widgets import interactive_plot, log_slider, slider, toggle
+from .widgets import choice, interactive_plot, log_slider, slider, toggle
 
 _ANGLE = np.pi / 4
 
@@ -156,7 +156,10 @@ def _label(name, traj, hp) -> str:
 
 
 def draw_playground(axes, objective, lr_scale, beta1, beta2, eps, weight_decay, steps, **chosen):
-    """Paths of the ``chosen`` optimizers (``adam=True``, ...) on ``axes[0]``, loss gap on ``axes[1]``."""
+    """The ``chosen`` optimizers (``adam=True``, ...): paths on ``axes[0]``, losses on ``axes[1]``.
+
+    ``axes`` is a pair of ``Axes``; the other arguments are the controls of :func:`playground`.
+    """
     unknown = set(chosen) - set(LABELS)
     if unknown:
         raise TypeError(f"unknown optimizer switch(es) {sorted(unknown)}; have {list(LABELS)}")
@@ -178,8 +181,9 @@ def draw_playground(axes, objective, lr_scale, beta1, beta2, eps, weight_decay, 
     if objective == "saddle":  # a path that stalls at the saddle point sits on this line
         ax_loss.axhline(obj.value(np.zeros(2)) - f_star, color="0.5", ls=":", lw=1,
                         label="at the saddle point (0, 0)")  # fmt: skip
+    styles = {k: {"color": c} for k, c in colors.items()}
     plot_loss_curves(runs, ax_loss, optimum=f_star, title=f"Loss gap, {int(steps)} steps",
-                     styles={k: {"color": c} for k, c in colors.items()}, legend_loc="lower left")  # fmt: skip
+                     styles=styles, legend_loc="lower left")  # fmt: skip
     return axes
 
 
@@ -198,8 +202,6 @@ def playground(**defaults):
     optimizer, lr scale, beta1, beta2, eps, weight decay, steps) above a
     two-panel figure. Headless, the figure at the start values.
     """
-    from .widgets import choice
-
     unknown = set(defaults) - set(DEFAULTS)
     if unknown:
         raise TypeError(f"unknown playground setting(s) {sorted(unknown)}; have {list(DEFAULTS)}")
