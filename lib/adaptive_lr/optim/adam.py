@@ -42,8 +42,7 @@ def init_amsgrad(theta):
 def _check_adam(param: dict, grad, m, v, t, lr, beta1, beta2, eps, **extra_arrays):
     """Check the arguments every Adam-family rule shares; ``param`` maps the parameter's name to it."""
     arrays = {**param, "grad": grad, "m": m, "v": v, **extra_arrays}
-    xp = check.namespace(**arrays)
-    check.same_shape(**arrays)
+    xp = check.update_arrays(**arrays)
     hyper = (
         check.step_index(t),
         check.nonneg("lr", lr),
@@ -51,7 +50,6 @@ def _check_adam(param: dict, grad, m, v, t, lr, beta1, beta2, eps, **extra_array
         check.unit_interval("beta2", beta2),
         check.nonneg("eps", eps),
     )
-    check.finite("grad", grad, xp)
     return xp, hyper
 
 
