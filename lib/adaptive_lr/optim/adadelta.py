@@ -7,6 +7,13 @@ from typing import Any, NamedTuple
 from .. import validation as check
 from .spec import PER_COORDINATE, RuleSpec, zeros_init
 
+# What adaptive_lr.optim exports from this module.
+__all__ = [
+    "AdadeltaState",
+    "adadelta_update",
+    "init_adadelta",
+]
+
 
 class AdadeltaState(NamedTuple):
     square_avg: Any

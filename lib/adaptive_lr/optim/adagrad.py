@@ -8,6 +8,13 @@ from .. import validation as check
 from . import _fast
 from .spec import PER_COORDINATE, RuleSpec
 
+# What adaptive_lr.optim exports from this module.
+__all__ = [
+    "adagrad_effective_lr",
+    "adagrad_update",
+    "init_adagrad",
+]
+
 
 def init_adagrad(theta):
     """AdaGrad state for ``theta``: the accumulator, all zeros (torch's ``initial_accumulator_value=0``)."""

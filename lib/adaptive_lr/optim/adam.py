@@ -8,6 +8,18 @@ from .. import validation as check
 from . import _fast
 from .spec import ADAM_FAMILY, RuleSpec
 
+# What adaptive_lr.optim exports from this module.
+__all__ = [
+    "AdamState",
+    "AmsgradState",
+    "adam_l2_update",
+    "adam_update",
+    "adamw_update",
+    "amsgrad_update",
+    "init_adam",
+    "init_amsgrad",
+]
+
 
 class AdamState(NamedTuple):
     """Adam's state (also Adam + L2's, AdamW's and LAMB's)."""

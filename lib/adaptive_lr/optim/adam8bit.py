@@ -29,6 +29,17 @@ from .. import validation as check
 from .adam import _check_adam, _moments
 from .spec import ADAM_VARIANTS, RuleSpec
 
+# What adaptive_lr.optim exports from this module.
+__all__ = [
+    "Adam8bitState",
+    "adam8bit_state_bytes",
+    "adam8bit_update",
+    "dequantize_blockwise",
+    "dynamic_map",
+    "init_adam8bit",
+    "quantize_blockwise",
+]
+
 
 @lru_cache(maxsize=2)
 def dynamic_map(signed: bool) -> tuple:

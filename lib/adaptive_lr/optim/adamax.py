@@ -7,6 +7,13 @@ from typing import Any, NamedTuple
 from .. import validation as check
 from .spec import ADAM_VARIANTS, RuleSpec, zeros_init
 
+# What adaptive_lr.optim exports from this module.
+__all__ = [
+    "AdamaxState",
+    "adamax_update",
+    "init_adamax",
+]
+
 
 class AdamaxState(NamedTuple):
     m: Any

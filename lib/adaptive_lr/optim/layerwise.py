@@ -14,6 +14,15 @@ from . import _fast
 from .adam import AdamState, _check_adam, _moments
 from .spec import LAYERWISE, RuleSpec
 
+# What adaptive_lr.optim exports from this module.
+__all__ = [
+    "init_lamb",
+    "init_lars",
+    "lamb_update",
+    "lars_update",
+    "trust_ratio",
+]
+
 
 def init_lars(w):
     """LARS state for one layer: the velocity, zeros."""

@@ -7,6 +7,13 @@ from typing import Any, NamedTuple
 from .. import validation as check
 from .spec import RuleSpec, zeros_init
 
+# What adaptive_lr.optim exports from this module.
+__all__ = [
+    "LionState",
+    "init_lion",
+    "lion_update",
+]
+
 SIGN_FAMILY = "Sign methods: Lion"
 
 

@@ -8,6 +8,11 @@ from .. import validation as check
 from .adam import AdamState, _check_adam, _moments, init_adam
 from .spec import ADAM_VARIANTS, RuleSpec
 
+# What adaptive_lr.optim exports from this module.
+__all__ = [
+    "radam_update",
+]
+
 
 def radam_update(
     theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0

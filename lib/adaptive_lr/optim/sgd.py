@@ -7,6 +7,15 @@ from typing import Any, NamedTuple
 from .. import validation as check
 from .spec import PER_COORDINATE, SGD_FAMILY, RuleSpec
 
+# What adaptive_lr.optim exports from this module.
+__all__ = [
+    "init_momentum",
+    "init_rmsprop",
+    "momentum_update",
+    "rmsprop_update",
+    "sgd_update",
+]
+
 
 class SgdState(NamedTuple):
     """Plain SGD keeps no state."""

@@ -35,13 +35,15 @@ def _parameters(update: Callable) -> Mapping[str, inspect.Parameter]:
     # Read once per function: a training loop asks at every step.
     return inspect.signature(update).parameters
 
-# Families of rules (the tour draws one panel per family, in this order of first use).
+# Families of rules (the tour draws one panel per family).
 SGD_FAMILY = "SGD and momentum"
 PER_COORDINATE = "Per-coordinate: AdaGrad, RMSProp, Adadelta"
 ADAM_FAMILY = "Adam family"
 ADAM_VARIANTS = "Adam variants: RAdam, NAdam, AdaMax, 8-bit Adam"
 LAYERWISE = "Layer-wise: LARS, LAMB"
 MATRIX_RULES = "Matrix rules (1 x 2 matrix)"
+FAMILIES = (SGD_FAMILY, PER_COORDINATE, ADAM_FAMILY, ADAM_VARIANTS, LAYERWISE, MATRIX_RULES)
+"""The order of the families in every listing; a family declared in a rule's own module comes after."""
 
 
 def zeros_init(state: type, rule: str) -> Callable:
