@@ -33,7 +33,10 @@ from .spec import RuleSpec
 
 # Each rule module's public names (its update, init, state and helpers), as the module lists them.
 for _module in _registry.RULE_MODULES:
-    globals().update({_name: getattr(_module, _name) for _name in _module.__all__})
+    for _name in _module.__all__:
+        _value = getattr(_module, _name)
+        if globals().setdefault(_name, _value) is not _value:  # two modules, one public name
+            raise RuntimeError(f"adaptive_lr.optim.{_name} is exported by two modules")
 
 # The ten graded exercises, in order (see course/notation.md).
 EXERCISE_FUNCTIONS = {
@@ -66,8 +69,10 @@ __all__ = sorted(
         *(_name for _module in _registry.RULE_MODULES for _name in _module.__all__),
     }
 )
-__doc__ += "\nWhere each rule lives:\n\n" + "\n".join(
-    f"* ``{_module.__name__.rpartition('.')[2]}``: {(_module.__doc__ or '').strip().splitlines()[0]}"
-    for _module in _registry.RULE_MODULES
-)
-del _module
+if __doc__:  # None under python -OO
+    __doc__ += "\nWhere each rule lives:\n\n" + "\n".join(
+        f"* ``{_module.__name__.rpartition('.')[2]}``: {_module.__doc__.strip().splitlines()[0]}"
+        for _module in _registry.RULE_MODULES
+        if _module.__doc__
+    )
+del _module, _name, _value
