@@ -61,6 +61,20 @@ def same_shape(**arrays) -> None:
             )
 
 
+def update_arrays(**arrays):
+    """The checks every element-wise update opens with; returns the array namespace.
+
+    The first named array is the parameter, the second the gradient, the rest
+    the state: all real floating of one dtype (:func:`namespace`), all of the
+    parameter's shape (:func:`same_shape`), and a finite gradient (:func:`finite`).
+    """
+    xp = namespace(**arrays)
+    same_shape(**arrays)
+    grad_name, grad = list(arrays.items())[1]
+    finite(grad_name, grad, xp)
+    return xp
+
+
 def shape_is(name: str, x, shape: tuple) -> None:
     if tuple(x.shape) != tuple(shape):
         raise ValueError(f"{name} must have shape {tuple(shape)}, got {tuple(x.shape)}")

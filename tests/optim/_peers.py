@@ -18,8 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pytest
 
-from adaptive_lr.optim import Optimizer, apply_to_layers, init_layers
+from adaptive_lr.optim import SPECS, Optimizer, apply_to_layers, init_layers, make_optimizer
 
 ATOL = 1e-10
 STEPS = 50
@@ -248,3 +249,62 @@ def against_torch(label, oracle_opt, make_torch, keys, problem, scale=1.0, check
         problem.grad_fn(scale),
         check=check,
     )
+
+
+def _torch_keywords(hp: dict) -> dict:
+    """Our hyperparameters as torch.optim's keywords: ``beta1, beta2`` become ``betas``."""
+    kw = {k: v for k, v in hp.items() if k not in ("beta1", "beta2")}
+    if "beta1" in hp or "beta2" in hp:
+        kw["betas"] = (hp["beta1"], hp["beta2"])
+    return {**kw, "foreach": False}
+
+
+@dataclass(frozen=True)
+class TorchRule:
+    """One of our rules and its torch.optim twin: the conformance grid of the newer rules.
+
+    ``keys`` maps our state fields to torch's state keys. Hyperparameters are given
+    once, in our names, and passed to both sides; ``eps`` comes from the regime, or
+    from our update's default when the regime keeps it (torch's defaults are the same).
+    """
+
+    name: str
+    torch_class: str
+    keys: dict
+
+    def _eps(self, regime: str) -> dict:
+        if "eps" not in SPECS[self.name].parameters:
+            return {}
+        eps = REGIMES[regime]["eps"]
+        return {"eps": SPECS[self.name].default("eps") if eps is None else eps}
+
+    def _make_torch(self, hp: dict):
+        cls = getattr(_torch().optim, self.torch_class)
+        return lambda params: cls(params, **_torch_keywords(hp))
+
+    def conforms(self, regime: str, problem: Problem, **hp):
+        """Lockstep of ours and torch's for ``STEPS`` steps in ``regime``: every array within ``ATOL``."""
+        hp = {**hp, **self._eps(regime)}
+        label = f"{self.name}({', '.join(f'{k}={v:g}' for k, v in hp.items())}) {regime}"
+        ours = make_optimizer(self.name, **hp)
+        return against_torch(
+            label, ours, self._make_torch(hp), self.keys, problem, REGIMES[regime]["scale"]
+        )
+
+    def tells_apart(self, mutant: Optimizer, regime: str, problem: Problem, scale=None, **hp):
+        """A wrong rule (``mutant``, an ``Optimizer`` with the same hyperparameters
+        written in) misses torch by at least 1000 times the tolerance."""
+        hp = {**hp, **self._eps(regime)}
+        scale = REGIMES[regime]["scale"] if scale is None else scale
+        worst = against_torch(
+            f"{mutant.name} mutant", mutant, self._make_torch(hp), self.keys, problem, scale,
+            check=False,
+        )
+        return assert_mutation_detected(f"{mutant.name} [{regime}] vs torch.optim", worst)
+
+
+def on_every_problem_and_regime(test):
+    """Mark ``test(regime, problem, ...)`` as a conformance test over every problem and regime."""
+    test = pytest.mark.parametrize("problem", NEW_RULE_PROBLEMS, ids=str)(test)
+    test = pytest.mark.parametrize("regime", list(REGIMES))(test)
+    return pytest.mark.conformance(test)

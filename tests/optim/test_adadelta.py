@@ -4,33 +4,18 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
-from adaptive_lr.optim import Optimizer, adadelta_update, init_adadelta, make_optimizer
+from adaptive_lr.optim import Optimizer, adadelta_update, init_adadelta
 
-from ._peers import NEW_RULE_PROBLEMS, REGIMES, against_torch, assert_mutation_detected
+from ._peers import NEW_RULE_PROBLEMS, REGIMES, TorchRule, on_every_problem_and_regime
 
-KEYS = {"square_avg": "square_avg", "acc_delta": "acc_delta"}
-
-
-def _pair(eps, lr=1.0, rho=0.9):
-    ours = make_optimizer("adadelta", lr=lr, rho=rho, eps=eps)
-
-    def make(ps):
-        return torch.optim.Adadelta(ps, lr=lr, rho=rho, eps=eps, foreach=False)
-
-    return ours, make
+ADADELTA = TorchRule("adadelta", "Adadelta", {"square_avg": "square_avg", "acc_delta": "acc_delta"})
 
 
-@pytest.mark.conformance
-@pytest.mark.parametrize("problem", NEW_RULE_PROBLEMS, ids=str)
+@on_every_problem_and_regime
 @pytest.mark.parametrize("lr, rho", [(1.0, 0.9), (0.5, 0.95)])
-@pytest.mark.parametrize("regime", list(REGIMES))
 def test_adadelta_matches_torch(regime, lr, rho, problem):
-    eps = REGIMES[regime]["eps"] or 1e-6
-    ours, make = _pair(eps, lr, rho)
-    label = f"adadelta(lr={lr}, rho={rho}) {regime}"
-    against_torch(label, ours, make, KEYS, problem, REGIMES[regime]["scale"])
+    ADADELTA.conforms(regime, problem, lr=lr, rho=rho)
 
 
 def test_first_step_size_is_set_by_eps_not_by_the_gradient():
@@ -52,6 +37,4 @@ def test_eps_outside_the_square_roots_is_detected():
         return theta - delta, (sq, acc)
 
     mutant = Optimizer("adadelta/eps-outside", init_adadelta, step, ("square_avg", "acc_delta"), {})
-    _, make = _pair(eps)
-    worst = against_torch("adadelta mutant", mutant, make, KEYS, NEW_RULE_PROBLEMS[0], check=False)
-    assert_mutation_detected("adadelta mutant [large_eps] vs torch.optim", worst)
+    ADADELTA.tells_apart(mutant, "large_eps", NEW_RULE_PROBLEMS[0], lr=1.0, rho=0.9)

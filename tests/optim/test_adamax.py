@@ -2,31 +2,18 @@
 
 import numpy as np
 import pytest
-import torch
 
-from adaptive_lr.optim import Optimizer, adamax_update, init_adamax, make_optimizer
+from adaptive_lr.optim import Optimizer, adamax_update, init_adamax
 
-from ._peers import NEW_RULE_PROBLEMS, REGIMES, against_torch, assert_mutation_detected
+from ._peers import NEW_RULE_PROBLEMS, REGIMES, TorchRule, on_every_problem_and_regime
 
-KEYS = {"m": "exp_avg", "u": "exp_inf"}
-
-
-def _pair(eps):
-    ours = make_optimizer("adamax", lr=0.02, beta1=0.9, beta2=0.99, eps=eps)
-
-    def make(ps):
-        return torch.optim.Adamax(ps, lr=0.02, betas=(0.9, 0.99), eps=eps, foreach=False)
-
-    return ours, make
+ADAMAX = TorchRule("adamax", "Adamax", {"m": "exp_avg", "u": "exp_inf"})
+HP = {"lr": 0.02, "beta1": 0.9, "beta2": 0.99}
 
 
-@pytest.mark.conformance
-@pytest.mark.parametrize("problem", NEW_RULE_PROBLEMS, ids=str)
-@pytest.mark.parametrize("regime", list(REGIMES))
+@on_every_problem_and_regime
 def test_adamax_matches_torch(regime, problem):
-    eps = REGIMES[regime]["eps"] or 1e-8
-    ours, make = _pair(eps)
-    against_torch(f"adamax {regime}", ours, make, KEYS, problem, REGIMES[regime]["scale"])
+    ADAMAX.conforms(regime, problem, **HP)
 
 
 def test_u_is_a_decaying_maximum_without_bias_correction():
@@ -47,9 +34,5 @@ def test_eps_added_after_the_maximum_is_detected():
         return theta - 0.02 / (1 - 0.9**t) * m / (u + eps), (m, u)
 
     mutant = Optimizer("adamax/eps-outside-max", init_adamax, step, ("m", "u"), {})
-    _, make = _pair(eps)
-    # Tiny gradients: there eps is not negligible beside |g|.
-    worst = against_torch(
-        "adamax mutant", mutant, make, KEYS, NEW_RULE_PROBLEMS[0], scale=1e-3, check=False
-    )
-    assert_mutation_detected("adamax mutant [large_eps] vs torch.optim", worst)
+    # Small gradients: there eps is not negligible beside |g|.
+    ADAMAX.tells_apart(mutant, "large_eps", NEW_RULE_PROBLEMS[0], scale=1e-3, **HP)

@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from adaptive_lr.optim import Optimizer, init_nadam, make_optimizer, nadam_update
+from adaptive_lr.optim import Optimizer, init_nadam, nadam_update
 
-from ._peers import NEW_RULE_PROBLEMS, REGIMES, against_torch, assert_mutation_detected
+from ._peers import NEW_RULE_PROBLEMS, REGIMES, TorchRule, on_every_problem_and_regime
 
-KEYS = {"m": "exp_avg", "v": "exp_avg_sq", "mu_product": "mu_product"}
+NADAM = TorchRule("nadam", "NAdam", {"m": "exp_avg", "v": "exp_avg_sq", "mu_product": "mu_product"})
+HP = {"lr": 0.02, "beta1": 0.9, "beta2": 0.99}
 
 
 @pytest.fixture(autouse=True)
@@ -20,27 +21,10 @@ def torch_scalars_in_float64():
     torch.set_default_dtype(before)
 
 
-def _pair(eps, momentum_decay=4e-3):
-    hp = {"lr": 0.02, "beta1": 0.9, "beta2": 0.99, "eps": eps, "momentum_decay": momentum_decay}
-    ours = make_optimizer("nadam", **hp)
-
-    def make(ps):
-        return torch.optim.NAdam(
-            ps, lr=0.02, betas=(0.9, 0.99), eps=eps, momentum_decay=momentum_decay, foreach=False
-        )
-
-    return ours, make
-
-
-@pytest.mark.conformance
-@pytest.mark.parametrize("problem", NEW_RULE_PROBLEMS, ids=str)
+@on_every_problem_and_regime
 @pytest.mark.parametrize("momentum_decay", [4e-3, 0.5])
-@pytest.mark.parametrize("regime", list(REGIMES))
 def test_nadam_matches_torch(regime, momentum_decay, problem):
-    eps = REGIMES[regime]["eps"] or 1e-8
-    ours, make = _pair(eps, momentum_decay)
-    label = f"nadam(momentum_decay={momentum_decay}) {regime}"
-    against_torch(label, ours, make, KEYS, problem, REGIMES[regime]["scale"])
+    NADAM.conforms(regime, problem, **HP, momentum_decay=momentum_decay)
 
 
 def test_mu_product_is_the_product_of_the_schedule():
@@ -72,6 +56,4 @@ def test_eps_inside_the_square_root_is_detected():
         return theta, (m, v, prod)
 
     mutant = Optimizer("nadam/eps-in-sqrt", init_nadam, step, ("m", "v", "mu_product"), {})
-    _, make = _pair(eps)
-    worst = against_torch("nadam mutant", mutant, make, KEYS, NEW_RULE_PROBLEMS[0], check=False)
-    assert_mutation_detected("nadam mutant [large_eps] vs torch.optim", worst)
+    NADAM.tells_apart(mutant, "large_eps", NEW_RULE_PROBLEMS[0], **HP, momentum_decay=4e-3)

@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from .. import validation as check
-from .spec import PER_COORDINATE, RuleSpec
+from .spec import PER_COORDINATE, RuleSpec, zeros_init
+
+# What adaptive_lr.optim exports from this module.
+__all__ = [
+    "AdadeltaState",
+    "adadelta_update",
+    "init_adadelta",
+]
 
 
 class AdadeltaState(NamedTuple):
@@ -15,10 +22,7 @@ class AdadeltaState(NamedTuple):
     """:math:`E[\\Delta\\theta^2]_t`, the moving average of squared (unscaled) steps."""
 
 
-def init_adadelta(theta):
-    """Adadelta state for ``theta``: ``(square_avg, acc_delta)``, both zeros."""
-    xp = check.namespace(theta=theta)
-    return AdadeltaState(xp.zeros_like(theta), xp.zeros_like(theta))
+init_adadelta = zeros_init(AdadeltaState, "Adadelta")
 
 
 def adadelta_update(theta, grad, square_avg, acc_delta, lr=1.0, rho=0.9, eps=1e-6):
@@ -43,12 +47,10 @@ def adadelta_update(theta, grad, square_avg, acc_delta, lr=1.0, rho=0.9, eps=1e-
     Reference: Zeiler, "ADADELTA: An Adaptive Learning Rate Method",
     arXiv:1212.5701, 2012, Algorithm 1.
     """
-    xp = check.namespace(theta=theta, grad=grad, square_avg=square_avg, acc_delta=acc_delta)
-    check.same_shape(theta=theta, grad=grad, square_avg=square_avg, acc_delta=acc_delta)
+    xp = check.update_arrays(theta=theta, grad=grad, square_avg=square_avg, acc_delta=acc_delta)
     lr = check.nonneg("lr", lr)
     rho = check.unit_interval("rho", rho)
     eps = check.nonneg("eps", eps)
-    check.finite("grad", grad, xp)
     square_avg = rho * square_avg + (1.0 - rho) * (grad * grad)
     delta = xp.sqrt(acc_delta + eps) / xp.sqrt(square_avg + eps) * grad
     acc_delta = rho * acc_delta + (1.0 - rho) * (delta * delta)

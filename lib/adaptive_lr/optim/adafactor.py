@@ -9,6 +9,13 @@ from .. import validation as check
 from . import _fast
 from .spec import MATRIX_RULES, RuleSpec
 
+# What adaptive_lr.optim exports from this module.
+__all__ = [
+    "adafactor_state_size",
+    "adafactor_update",
+    "init_adafactor",
+]
+
 
 class AdafactorState(NamedTuple):
     R: Any

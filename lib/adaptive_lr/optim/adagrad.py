@@ -8,6 +8,13 @@ from .. import validation as check
 from . import _fast
 from .spec import PER_COORDINATE, RuleSpec
 
+# What adaptive_lr.optim exports from this module.
+__all__ = [
+    "adagrad_effective_lr",
+    "adagrad_update",
+    "init_adagrad",
+]
+
 
 def init_adagrad(theta):
     """AdaGrad state for ``theta``: the accumulator, all zeros (torch's ``initial_accumulator_value=0``)."""
@@ -39,10 +46,8 @@ def adagrad_update(theta, grad, accum, lr=1e-2, eps=1e-10, *, fast=False):
     eps : float >= 0
         :math:`\epsilon`.
     """
-    xp = check.namespace(theta=theta, grad=grad, accum=accum)
-    check.same_shape(theta=theta, grad=grad, accum=accum)
+    xp = check.update_arrays(theta=theta, grad=grad, accum=accum)
     lr, eps = check.nonneg("lr", lr), check.nonneg("eps", eps)
-    check.finite("grad", grad, xp)
     if fast:  # the NumPy fast path, bit for bit (see adaptive_lr.optim._fast)
         _fast.require("adagrad_update", theta=theta, grad=grad, accum=accum)
         return _fast.adagrad(theta, grad, accum, lr, eps)

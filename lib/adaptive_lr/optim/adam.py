@@ -8,6 +8,18 @@ from .. import validation as check
 from . import _fast
 from .spec import ADAM_FAMILY, RuleSpec
 
+# What adaptive_lr.optim exports from this module.
+__all__ = [
+    "AdamState",
+    "AmsgradState",
+    "adam_l2_update",
+    "adam_update",
+    "adamw_update",
+    "amsgrad_update",
+    "init_adam",
+    "init_amsgrad",
+]
+
 
 class AdamState(NamedTuple):
     """Adam's state (also Adam + L2's, AdamW's and LAMB's)."""
@@ -42,8 +54,7 @@ def init_amsgrad(theta):
 def _check_adam(param: dict, grad, m, v, t, lr, beta1, beta2, eps, **extra_arrays):
     """Check the arguments every Adam-family rule shares; ``param`` maps the parameter's name to it."""
     arrays = {**param, "grad": grad, "m": m, "v": v, **extra_arrays}
-    xp = check.namespace(**arrays)
-    check.same_shape(**arrays)
+    xp = check.update_arrays(**arrays)
     hyper = (
         check.step_index(t),
         check.nonneg("lr", lr),
@@ -51,7 +62,6 @@ def _check_adam(param: dict, grad, m, v, t, lr, beta1, beta2, eps, **extra_array
         check.unit_interval("beta2", beta2),
         check.nonneg("eps", eps),
     )
-    check.finite("grad", grad, xp)
     return xp, hyper
 
 

@@ -29,6 +29,17 @@ from .. import validation as check
 from .adam import _check_adam, _moments
 from .spec import ADAM_VARIANTS, RuleSpec
 
+# What adaptive_lr.optim exports from this module.
+__all__ = [
+    "Adam8bitState",
+    "adam8bit_state_bytes",
+    "adam8bit_update",
+    "dequantize_blockwise",
+    "dynamic_map",
+    "init_adam8bit",
+    "quantize_blockwise",
+]
+
 
 @lru_cache(maxsize=2)
 def dynamic_map(signed: bool) -> tuple:
@@ -92,8 +103,9 @@ def quantize_blockwise(x, signed: bool, block_size: int = 2048):
 
     over consecutive blocks :math:`b` of ``block_size`` entries of ``x``
     flattened (the last block padded with zeros), with :math:`q` the
-    :func:`dynamic_map`. ``codes`` is uint8 with the shape of ``x``; a block of
-    zeros gets the scale 0.
+    :func:`dynamic_map` (an entry half-way between two map values takes the one
+    nearer zero, so that the signed quantization is odd). ``codes`` is uint8 with
+    the shape of ``x``; a block of zeros gets the scale 0.
 
     Reference: Dettmers et al., "8-bit Optimizers via Block-wise Quantization", ICLR 2022.
     """
@@ -105,7 +117,12 @@ def quantize_blockwise(x, signed: bool, block_size: int = 2048):
     scales = xp.max(xp.abs(blocks), axis=1)
     safe = xp.where(scales > 0.0, scales, xp.ones_like(scales))
     normed = xp.reshape(blocks / safe[:, None], (-1,))
-    codes = xp.searchsorted(mids, normed)  # the nearest map value (ties to the lower one)
+    # The nearest map value, ties towards zero. The signed map is symmetric (q_{L-1-k} = -q_k),
+    # so a negative entry takes the mirror of its magnitude's code: q(-x) = -q(x) exactly,
+    # where one search on the signed values would break ties downwards on both sides of 0.
+    codes = xp.searchsorted(mids, xp.abs(normed) if signed else normed)
+    if signed:
+        codes = xp.where(normed < 0, len(qmap) - 1 - codes, codes)
     codes = xp.reshape(xp.astype(codes[:n], xp.uint8), x.shape)
     return codes, scales
 

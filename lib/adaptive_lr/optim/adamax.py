@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from .. import validation as check
-from .spec import ADAM_VARIANTS, RuleSpec
+from .spec import ADAM_VARIANTS, RuleSpec, zeros_init
+
+# What adaptive_lr.optim exports from this module.
+__all__ = [
+    "AdamaxState",
+    "adamax_update",
+    "init_adamax",
+]
 
 
 class AdamaxState(NamedTuple):
@@ -15,10 +22,7 @@ class AdamaxState(NamedTuple):
     """:math:`u_t`, the exponentially weighted infinity norm of past gradients (plus epsilon)."""
 
 
-def init_adamax(theta):
-    """AdaMax state for ``theta``: ``(m, u)``, both zeros."""
-    xp = check.namespace(theta=theta)
-    return AdamaxState(xp.zeros_like(theta), xp.zeros_like(theta))
+init_adamax = zeros_init(AdamaxState, "AdaMax")
 
 
 def adamax_update(theta, grad, m, u, t, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8):
@@ -40,14 +44,12 @@ def adamax_update(theta, grad, m, u, t, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-
     Reference: Kingma and Ba, "Adam: A Method for Stochastic Optimization",
     ICLR 2015, Section 7.1 (Algorithm 2).
     """
-    xp = check.namespace(theta=theta, grad=grad, m=m, u=u)
-    check.same_shape(theta=theta, grad=grad, m=m, u=u)
+    xp = check.update_arrays(theta=theta, grad=grad, m=m, u=u)
     t = check.step_index(t)
     lr = check.nonneg("lr", lr)
     beta1 = check.unit_interval("beta1", beta1)
     beta2 = check.unit_interval("beta2", beta2)
     eps = check.nonneg("eps", eps)
-    check.finite("grad", grad, xp)
     m = beta1 * m + (1.0 - beta1) * grad
     u = xp.maximum(beta2 * u, xp.abs(grad) + eps)
     theta = theta - (lr / (1.0 - beta1**t)) * (m / u)

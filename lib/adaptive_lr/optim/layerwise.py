@@ -14,6 +14,15 @@ from . import _fast
 from .adam import AdamState, _check_adam, _moments
 from .spec import LAYERWISE, RuleSpec
 
+# What adaptive_lr.optim exports from this module.
+__all__ = [
+    "init_lamb",
+    "init_lars",
+    "lamb_update",
+    "lars_update",
+    "trust_ratio",
+]
+
 
 def init_lars(w):
     """LARS state for one layer: the velocity, zeros."""
@@ -76,13 +85,11 @@ def lars_update(w, grad, velocity, lr, momentum=0.9, weight_decay=0.0, trust_coe
     Reference: You, Gitman and Ginsburg, "Large Batch Training of
     Convolutional Networks", arXiv:1708.03888, 2017.
     """
-    xp = check.namespace(w=w, grad=grad, velocity=velocity)
-    check.same_shape(w=w, grad=grad, velocity=velocity)
+    xp = check.update_arrays(w=w, grad=grad, velocity=velocity)
     lr = check.nonneg("lr", lr)
     momentum = check.unit_interval("momentum", momentum)
     weight_decay = check.nonneg("weight_decay", weight_decay)
     trust_coefficient = check.nonneg("trust_coefficient", trust_coefficient)
-    check.finite("grad", grad, xp)
     u = grad + weight_decay * w
     w_norm, u_norm = _norm(xp, w), _norm(xp, u)
     ratio = trust_coefficient * w_norm / u_norm if w_norm > 0.0 and u_norm > 0.0 else 1.0

@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from .. import validation as check
-from .spec import RuleSpec
+from .spec import RuleSpec, zeros_init
+
+# What adaptive_lr.optim exports from this module.
+__all__ = [
+    "LionState",
+    "init_lion",
+    "lion_update",
+]
 
 SIGN_FAMILY = "Sign methods: Lion"
 
@@ -15,10 +22,7 @@ class LionState(NamedTuple):
     """:math:`m_t`, the moving average of gradients at rate :math:`\\beta_2`."""
 
 
-def init_lion(theta):
-    """Lion state for ``theta``: the momentum ``m``, zeros."""
-    xp = check.namespace(theta=theta)
-    return LionState(xp.zeros_like(theta))
+init_lion = zeros_init(LionState, "Lion")
 
 
 def lion_update(theta, grad, m, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0):
@@ -43,13 +47,11 @@ def lion_update(theta, grad, m, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0
     Reference: Chen et al., "Symbolic Discovery of Optimization Algorithms",
     NeurIPS 2023, Program 1.
     """
-    xp = check.namespace(theta=theta, grad=grad, m=m)
-    check.same_shape(theta=theta, grad=grad, m=m)
+    xp = check.update_arrays(theta=theta, grad=grad, m=m)
     lr = check.nonneg("lr", lr)
     beta1 = check.unit_interval("beta1", beta1)
     beta2 = check.unit_interval("beta2", beta2)
     weight_decay = check.nonneg("weight_decay", weight_decay)
-    check.finite("grad", grad, xp)
     c = beta1 * m + (1.0 - beta1) * grad
     theta = theta - lr * (xp.sign(c) + weight_decay * theta)
     m = beta2 * m + (1.0 - beta2) * grad

@@ -9,6 +9,14 @@ from typing import Any, NamedTuple
 from .. import validation as check
 from .spec import MATRIX_RULES, RuleSpec
 
+# What adaptive_lr.optim exports from this module.
+__all__ = [
+    "NS_COEFFICIENTS",
+    "init_muon",
+    "muon_update",
+    "newton_schulz",
+]
+
 # Coefficients of the quintic p(x) = a x + b x^3 + c x^5 (torch.optim.Muon, Jordan et al.).
 # They maximize the slope at zero, so small singular values grow fast; the price is
 # that after five steps singular values land in roughly [0.7, 1.2], not exactly at 1.

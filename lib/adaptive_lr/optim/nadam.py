@@ -8,6 +8,13 @@ from .. import validation as check
 from .adam import _check_adam, _moments
 from .spec import ADAM_VARIANTS, RuleSpec
 
+# What adaptive_lr.optim exports from this module.
+__all__ = [
+    "NAdamState",
+    "init_nadam",
+    "nadam_update",
+]
+
 
 class NAdamState(NamedTuple):
     m: Any

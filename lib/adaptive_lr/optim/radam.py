@@ -8,6 +8,11 @@ from .. import validation as check
 from .adam import AdamState, _check_adam, _moments, init_adam
 from .spec import ADAM_VARIANTS, RuleSpec
 
+# What adaptive_lr.optim exports from this module.
+__all__ = [
+    "radam_update",
+]
+
 
 def radam_update(
     theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0
@@ -33,7 +38,10 @@ def radam_update(
     variance of :math:`1/\sqrt{v_t}` is unbounded and RAdam takes plain momentum
     steps; afterwards :math:`r_t \to 1` rescales the adaptive step so that its
     variance matches the one reached at :math:`t \to \infty`. That is a
-    built-in learning-rate warm-up. Epsilon is added *outside* the square root
+    built-in learning-rate warm-up. The threshold 5 is ``torch.optim.RAdam``'s;
+    the paper's Algorithm 2 switches at :math:`\rho_t > 4`, and the two differ
+    at one step for :math:`\beta_2 = 0.999` (:math:`\rho_5 = 4.996`: adaptive in
+    the paper, plain momentum here). Epsilon is added *outside* the square root
     and *before* the bias correction of :math:`v` (to :math:`\sqrt{v_t}`, not to
     :math:`\sqrt{\hat v_t}`), as ``torch.optim.RAdam`` does; the weight decay is
     coupled L2 (``decoupled_weight_decay=False``).

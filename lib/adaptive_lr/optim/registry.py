@@ -11,38 +11,52 @@ update function.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from .. import validation as check
-from . import (
-    adadelta,
-    adafactor,
-    adagrad,
-    adam,
-    adam8bit,
-    adamax,
-    layerwise,
-    lion,
-    muon,
-    nadam,
-    radam,
-    sgd,
-    shampoo,
-    soap,
-)
-from .spec import RuleSpec
+from .spec import FAMILIES, RuleSpec
 
-# The modules that declare rules, in the order the tour, the tables and the tests list them.
-_RULE_MODULES = (
-    sgd, adagrad, adadelta,
-    adam, radam, nadam, adamax, adam8bit,
-    layerwise, adafactor, shampoo, soap, muon,
-    lion,
-)
 
-SPECS: dict[str, RuleSpec] = {spec.name: spec for mod in _RULE_MODULES for spec in mod.SPECS}
-"""Every rule's spec, by registry name."""
+def _rule_modules() -> tuple:
+    """Every module of this package that declares ``SPECS``: a new rule's module is found, not listed."""
+    package = __name__.rpartition(".")[0]
+    names = sorted(
+        info.name
+        for info in pkgutil.iter_modules([str(Path(__file__).parent)])
+        if not info.name.startswith("_") and info.name not in ("registry", "spec")
+    )
+    modules = (importlib.import_module(f"{package}.{name}") for name in names)
+    return tuple(mod for mod in modules if hasattr(mod, "SPECS"))
+
+
+def _by_name(modules) -> dict:
+    """Every spec by name: family by family (``spec.FAMILIES`` order, then families
+    declared in a rule's own module), and within a family module by module
+    (alphabetical), in each module's declaration order."""
+    specs = [spec for mod in modules for spec in mod.SPECS]
+    rank = {family: i for i, family in enumerate(FAMILIES)}
+    for spec in specs:
+        rank.setdefault(spec.family, len(rank))
+    by_name: dict = {}
+    for spec in sorted(specs, key=lambda spec: rank[spec.family]):  # stable sort
+        if spec.name in by_name:
+            raise RuntimeError(
+                f"two rules are named {spec.name!r}: {by_name[spec.name].update.__module__} "
+                f"and {spec.update.__module__}"
+            )
+        by_name[spec.name] = spec
+    return by_name
+
+
+RULE_MODULES = _rule_modules()
+"""The modules that declare rules, in alphabetical order."""
+
+SPECS: dict[str, RuleSpec] = _by_name(RULE_MODULES)
+"""Every rule's spec, by registry name, in the order the tour, the tables and the tests list them."""
 
 
 class Optimizer(NamedTuple):

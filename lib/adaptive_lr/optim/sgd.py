@@ -7,6 +7,15 @@ from typing import Any, NamedTuple
 from .. import validation as check
 from .spec import PER_COORDINATE, SGD_FAMILY, RuleSpec
 
+# What adaptive_lr.optim exports from this module.
+__all__ = [
+    "init_momentum",
+    "init_rmsprop",
+    "momentum_update",
+    "rmsprop_update",
+    "sgd_update",
+]
+
 
 class SgdState(NamedTuple):
     """Plain SGD keeps no state."""
@@ -29,10 +38,8 @@ def sgd_update(theta, grad, lr=1e-2):
 
     Reference: Robbins and Monro, "A Stochastic Approximation Method", 1951.
     """
-    xp = check.namespace(theta=theta, grad=grad)
-    check.same_shape(theta=theta, grad=grad)
+    check.update_arrays(theta=theta, grad=grad)
     lr = check.nonneg("lr", lr)
-    check.finite("grad", grad, xp)
     return theta - lr * grad
 
 
@@ -60,12 +67,10 @@ def momentum_update(theta, grad, buf, lr=1e-2, momentum=0.9, nesterov=False, wei
     methods", 1964; Sutskever et al., "On the importance of initialization and
     momentum in deep learning", ICML 2013.
     """
-    xp = check.namespace(theta=theta, grad=grad, buf=buf)
-    check.same_shape(theta=theta, grad=grad, buf=buf)
+    check.update_arrays(theta=theta, grad=grad, buf=buf)
     lr = check.nonneg("lr", lr)
     momentum = check.unit_interval("momentum", momentum)
     weight_decay = check.nonneg("weight_decay", weight_decay)
-    check.finite("grad", grad, xp)
     g = grad + weight_decay * theta if weight_decay else grad
     buf = momentum * buf + g
     step = g + momentum * buf if nesterov else buf
@@ -103,12 +108,10 @@ def rmsprop_update(theta, grad, v, lr=1e-2, beta2=0.99, eps=1e-8, centered=False
         if g_mean is None:
             raise ValueError("centered=True needs g_mean (the running mean of the gradient)")
         arrays["g_mean"] = g_mean
-    xp = check.namespace(**arrays)
-    check.same_shape(**arrays)
+    xp = check.update_arrays(**arrays)
     lr = check.nonneg("lr", lr)
     beta2 = check.unit_interval("beta2", beta2)
     eps = check.nonneg("eps", eps)
-    check.finite("grad", grad, xp)
     v = beta2 * v + (1.0 - beta2) * (grad * grad)
     if centered:
         g_mean = beta2 * g_mean + (1.0 - beta2) * grad

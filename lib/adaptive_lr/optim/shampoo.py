@@ -10,6 +10,13 @@ from typing import Any, NamedTuple
 from .. import validation as check
 from .spec import MATRIX_RULES, RuleSpec
 
+# What adaptive_lr.optim exports from this module.
+__all__ = [
+    "init_shampoo",
+    "matrix_inverse_root",
+    "shampoo_update",
+]
+
 
 class ShampooState(NamedTuple):
     L: Any

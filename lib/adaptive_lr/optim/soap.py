@@ -7,6 +7,13 @@ from typing import Any, NamedTuple
 from .. import validation as check
 from .spec import MATRIX_RULES, RuleSpec
 
+# What adaptive_lr.optim exports from this module.
+__all__ = [
+    "SoapState",
+    "init_soap",
+    "soap_update",
+]
+
 
 class SoapState(NamedTuple):
     """SOAP's state for one ``(n, m)`` matrix.

@@ -25,6 +25,8 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from .. import validation as check
+
 _EMPTY: Mapping = MappingProxyType({})
 
 
@@ -33,13 +35,35 @@ def _parameters(update: Callable) -> Mapping[str, inspect.Parameter]:
     # Read once per function: a training loop asks at every step.
     return inspect.signature(update).parameters
 
-# Families of rules (the tour draws one panel per family, in this order of first use).
+# Families of rules (the tour draws one panel per family).
 SGD_FAMILY = "SGD and momentum"
 PER_COORDINATE = "Per-coordinate: AdaGrad, RMSProp, Adadelta"
 ADAM_FAMILY = "Adam family"
 ADAM_VARIANTS = "Adam variants: RAdam, NAdam, AdaMax, 8-bit Adam"
 LAYERWISE = "Layer-wise: LARS, LAMB"
 MATRIX_RULES = "Matrix rules (1 x 2 matrix)"
+FAMILIES = (SGD_FAMILY, PER_COORDINATE, ADAM_FAMILY, ADAM_VARIANTS, LAYERWISE, MATRIX_RULES)
+"""The order of the families in every listing; a family declared in a rule's own module comes after."""
+
+
+def zeros_init(state: type, rule: str) -> Callable:
+    """The ``init(theta) -> state`` of a rule whose state starts as zeros of ``theta``'s shape.
+
+    Most rules' state is a set of moving averages that all start at 0 (Adadelta's
+    two averages, AdaMax's ``m`` and ``u``, Lion's ``m``): one such init per state
+    class, named ``init_<rule>`` and documented from the state's fields.
+    """
+    fields = state._fields
+
+    def init(theta):
+        xp = check.namespace(theta=theta)
+        return state(*(xp.zeros_like(theta) for _ in fields))
+
+    listed = ", ".join(fields) if len(fields) > 1 else fields[0]
+    init.__name__ = init.__qualname__ = f"init_{rule.lower()}"
+    init.__doc__ = f"{rule} state for ``theta``: ``{listed}``, {'all ' if len(fields) > 1 else ''}zeros."
+    init.__module__ = state.__module__
+    return init
 
 
 class RuleSpec(NamedTuple):
