@@ -25,6 +25,11 @@ def test_theory_notebook_runs_clean_and_a_slider_changes_its_figure(page, lab, a
     errors = page.locator(".jp-Notebook:visible .jp-OutputArea-output[data-mime-type*='error']")
     assert errors.count() == 0, errors.all_inner_texts()[:3]
     assert not page.console_errors, page.console_errors
+    # nbgrader adds Validate to every notebook; the course's plugin hides it where nothing is graded.
+    panel = page.locator(".jp-NotebookPanel:visible")
+    assert panel.get_attribute("data-adaptive-lr-graded") == "false"
+    assert panel.locator(".validate-button").count() == 1
+    assert panel.locator(".validate-button:visible").count() == 0
 
     figure = ui.cell(page, "viz.interactive_plot(draw_bias")
     figure.scroll_into_view_if_needed()
