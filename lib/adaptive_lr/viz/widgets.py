@@ -8,20 +8,20 @@ One call builds both::
     viz.interactive_plot(draw, lr=viz.log_slider(1e-3, 1.0, 0.1), beta1=viz.slider(0.0, 0.99, 0.9))
 
 In JupyterLab the controls appear above the figure, which is an ``ipympl``
-widget canvas; sliders send their values while they are dragged. A move
-draws the figure for the new values on scratch axes (cheap: no rendering) and,
-when only lines, titles, legend labels and annotations changed and the data
-fit in the view, gives the live artists the new data (``set_data``,
-``set_text``) and redraws only them over the saved background
-(``viz._inplace``); when besides those the view limits or an image's pixels
-or colour limits changed, the live artists, limits and image take the new
-values and the canvas renders once, without the figure being drawn again;
-otherwise the figure is redrawn on its first layout. The canvas renders when
-the browser is ready (``draw_idle``: moves that come faster than frames are
-merged). Executed headless (nbclient, nbval,
-nbconvert, a test), the same cell leaves a PNG of the figure at the default
-values in the notebook's outputs. Nothing needs to detect whether a frontend
-is present.
+widget canvas; sliders send their values while they are dragged. A move takes
+the *frame* of the new values (the drawing reduced to data,
+``viz._inplace.Frame``): cached, because a forked low-priority process
+(``viz._precompute``) computes the frames of the slider grid values next to
+the current ones once a browser shows the figure, or else drawn on scratch
+axes now (no rendering). Per axes, it then leaves an axes that shows the
+same alone, draws changed lines, titles, legend labels and annotations that
+fit the view over the axes' saved background, or, when the view limits or an
+image's pixels or colour limits changed, renders that axes again with the new
+values (without drawing it again); a different structure (new contours,
+scale, lines) redraws the figure on its first layout. Executed headless
+(nbclient, nbval, nbconvert, a test), the same cell leaves a PNG of the
+figure at the default values in the notebook's outputs and forks nothing.
+Nothing needs to detect whether a frontend is present.
 
 The figure is a bare ``matplotlib.figure.Figure`` (not a pyplot figure), so
 the inline backend does not show it a second time, and the figure is rendered
