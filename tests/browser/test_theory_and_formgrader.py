@@ -49,10 +49,12 @@ def test_theory_notebook_runs_clean_and_a_slider_changes_its_figure(page, lab, a
                            arg=before, timeout=ui.LONG)
     after = canvas.evaluate(CANVAS_DIGEST)
     assert after != before
-    for _ in range(60):  # the figure catches up with the slider, then stays
-        page.wait_for_timeout(1000)
+    still = 0
+    for _ in range(60):  # the figure catches up with the slider, then stays (for 2 s: a loaded
+        page.wait_for_timeout(1000)  # machine may take a second for one move)
         settled = canvas.evaluate(CANVAS_DIGEST)
-        if settled == after:
+        still = still + 1 if settled == after else 0
+        if still == 2:
             break
         after = settled
     figure.screenshot(path=artifacts / "theory-2-slider-moved.png")
