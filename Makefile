@@ -18,7 +18,7 @@ LAB_ENV := env -u MPLBACKEND PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
 
 .PHONY: demo test lab student bench bench-notebooks tour clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml lib/adaptive_lr/course/labsetup.py lib/adaptive_lr/course/labextension/static/remoteEntry.js
 	test -x $(PYTHON) || $(PY) -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	$(PYTHON) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" >/dev/null

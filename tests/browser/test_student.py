@@ -36,6 +36,9 @@ def _release_and_source():
 def test_student_solves_an_exercise_and_its_visible_test_passes(page, lab, artifacts):
     ui.open_from_file_browser(page, lab, "work", "adaptive_lr", "exercises.ipynb")
     page.screenshot(path=artifacts / "student-1-opened.png")
+    panel = page.locator(".jp-NotebookPanel:visible")  # graded cells: Validate is shown
+    panel.locator(".validate-button:visible").wait_for(timeout=ui.LONG)
+    assert panel.get_attribute("data-adaptive-lr-graded") == "true"
     ui.run(page, ui.cell(page, "from adaptive_lr.grading import check"))
     solution = ui.cell(page, "def adagrad_update(theta, grad, accum")
     visible = ui.cell(page, "Exercise 1 (d), visible tests")

@@ -161,7 +161,7 @@ def test_rescaled_heat_map_matches_a_figure_drawn_afresh():
     fresh = viz.interactive_plot(draw, **controls)
     fresh.values.update(scale=100.0, top=20)
     assert fresh._redraw_in_place()  # drawn by draw, at the places of the first layout
-    fresh._blitter.attach(fresh._main_axes())
+    fresh._blitter.attach(fresh._main_axes(), fresh.nrows, fresh.ncols)
     moved, drawn = _pixels(w.fig), _pixels(fresh.fig)
     assert moved.shape == drawn.shape and np.mean(np.any(moved != drawn, axis=-1)) < 0.001
 
@@ -198,3 +198,83 @@ def test_in_a_kernel_the_figure_is_a_widget_canvas_with_a_static_png():
     kinds = [set(o["data"]) for o in shown]
     assert any("application/vnd.jupyter.widget-view+json" in k and "image/png" in k for k in kinds), kinds
     assert nb.cells[1].outputs[0]["text"].split() == ["Canvas", "in", "place", "True", "0.9"]
+
+
+def test_slider_grid_and_snap_follow_the_frontend_steps():
+    log = viz.log_slider(0.01, 10, 1.0)
+    grid = log.grid()
+    assert len(grid) == 31 and grid[0] == pytest.approx(0.01) and grid[-1] == pytest.approx(10.0)
+    assert log.snap(10 ** (-1.3 + 1e-12)) == grid[7]  # a browser's rounding stands for the step
+    assert log.snap(0.0123) == 0.0123  # off the grid: kept exact
+    lin = viz.slider(0.9, 0.9999, 0.999, 0.0001)
+    assert lin.snap(0.9 + 0.0001 * 3) == lin.grid()[3] and len(lin.grid()) == 1000
+    assert viz.slider(50, 2000, 500, 50, integer=True).grid()[:2] == [50, 100]
+    assert viz.choice(["a", ("B", "b")]).grid() == ["a", "b"] and viz.toggle().grid() == [False, True]
+
+
+def test_a_precomputed_frame_is_used_and_matches_drawing_it():
+    calls = []
+
+    def draw(ax, slope, kind="line", show=True):
+        calls.append(slope)
+        draw_line(ax, slope, kind, show)
+
+    w = viz.interactive_plot(draw, slope=viz.log_slider(0.01, 10, 1.0), kind=viz.choice(["line", "ray"]))
+    assert w.precompute(steps=2) == 5  # two steps each way along the slope, the other kind
+    calls.clear()
+    step = w.controls["slope"].grid()[19]  # a step down: inside the view
+    w.redraw(slope=step)
+    assert calls == [] and w.frame_hits == 1 and w.last_mode == "in place"
+    moved = np.array(w.fig.canvas.buffer_rgba())
+    assert np.mean(np.any(moved != _pixels(w.fig), axis=-1)) < 0.001  # what a full render gives
+    fresh = viz.interactive_plot(draw, slope=viz.log_slider(0.01, 10, step), kind=viz.choice(["line", "ray"]))
+    assert np.array_equal(w.axes.lines[0].get_ydata(), fresh.axes.lines[0].get_ydata())
+    assert w.axes.get_legend().get_texts()[0].get_text() == fresh.axes.get_legend().get_texts()[0].get_text()
+    calls.clear()
+    w.redraw(slope=0.0123)  # off the grid: drawn for exactly that value
+    assert calls == [0.0123] and w.frame_misses == 1
+
+
+def test_only_the_axes_that_changed_are_rendered_and_the_result_is_the_full_render():
+    def draw(axes, a, b):
+        x = np.linspace(0, 1, 30)
+        axes[0].plot(x, a * x, label=f"a = {a:g}")
+        axes[1].plot(x, np.exp(b * x), label=f"b = {b:g}")
+        for ax, name in zip(axes, "ab"):
+            ax.set(title=f"panel {name}", xlabel="x", ylabel="y")
+            ax.legend(loc="upper left")
+
+    w = viz.interactive_plot(draw, ncols=2, a=viz.slider(0, 2, 1, 0.1), b=viz.slider(0, 3, 1, 0.1))
+    right = w.axes[1]
+    w.redraw(b=2.5)  # the right panel's view grows; the left one is left alone
+    assert w.last_mode == "rescaled" and w.axes[1] is right
+    left_cell = w._blitter._cells[0]
+    assert left_cell.x1 <= w._blitter._cells[1].x0 + 1
+    moved = _pixels_now(w.fig)
+    assert np.mean(np.any(moved != _pixels(w.fig), axis=-1)) < 0.001
+    w.redraw(a=0.9)
+    assert w.last_mode == "in place"
+    moved = _pixels_now(w.fig)
+    assert np.mean(np.any(moved != _pixels(w.fig), axis=-1)) < 0.001
+
+
+def _pixels_now(fig):
+    return np.array(fig.canvas.buffer_rgba())
+
+
+@pytest.mark.skipif(not __import__("adaptive_lr.viz._precompute", fromlist=["x"]).available(),
+                    reason="frames are computed ahead only where os.fork is usable")
+def test_a_forked_process_computes_the_next_frames_and_stops_when_asked():
+    import time
+
+    w = make()
+    w._start_precompute()
+    deadline = time.monotonic() + 60
+    while len(w._frames) < 32 and time.monotonic() < deadline:  # 30 slopes, 1 kind, 1 toggle
+        time.sleep(0.1)
+    assert len(w._frames) >= 32
+    w.redraw(slope=w.controls["slope"].grid()[25])
+    assert w.frame_hits == 1 and w.frame_misses == 0
+    w._precomputer.stop()
+    w._precomputer._thread.join(timeout=30)
+    assert not w._precomputer.alive

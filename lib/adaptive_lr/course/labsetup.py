@@ -5,7 +5,9 @@ the environment) turns off, in this environment only, the parts of nbgrader
 that need an exchange directory the course does not use: the Assignment List
 and Course List panels (they only say "Error fetching courses!" and "The
 exchange directory does not exist") and their server extensions. The
-formgrader, Validate and the Create Assignment toolbar stay.
+formgrader, Validate and the Create Assignment toolbar stay; the course's own
+JupyterLab plugin (``labextension/``, installed here too) shows Validate only
+on notebooks with graded cells, so not on the theory notebooks.
 
 ``python -m adaptive_lr.course.labsetup --student-copy work`` copies the
 released exercises to ``work/adaptive_lr/`` unless that folder already
@@ -30,6 +32,10 @@ SERVER_EXTENSIONS_OFF = (
 )
 
 
+LABEXTENSION = Path(__file__).with_name("labextension")
+LABEXTENSION_NAME = "adaptive-lr-course"
+
+
 def _jupyter(*args: str) -> None:
     jupyter = Path(sys.executable).with_name("jupyter")
     subprocess.run([str(jupyter), *args], check=True, capture_output=True, text=True)
@@ -41,6 +47,16 @@ def configure() -> None:
         _jupyter("labextension", "disable", "--level=sys_prefix", plugin)
     for extension in SERVER_EXTENSIONS_OFF:
         _jupyter("server", "extension", "disable", "--sys-prefix", extension)
+    install_labextension()
+
+
+def install_labextension(prefix=None) -> Path:
+    """Copy the course's prebuilt JupyterLab plugin to ``prefix/share/jupyter/labextensions``."""
+    target = Path(prefix or sys.prefix) / "share" / "jupyter" / "labextensions" / LABEXTENSION_NAME
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(LABEXTENSION, target)
+    return target
 
 
 def student_copy(work, repo=None) -> tuple[Path, bool]:

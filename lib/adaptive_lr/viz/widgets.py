@@ -8,20 +8,20 @@ One call builds both::
     viz.interactive_plot(draw, lr=viz.log_slider(1e-3, 1.0, 0.1), beta1=viz.slider(0.0, 0.99, 0.9))
 
 In JupyterLab the controls appear above the figure, which is an ``ipympl``
-widget canvas; sliders send their values while they are dragged. A move
-draws the figure for the new values on scratch axes (cheap: no rendering) and,
-when only lines, titles, legend labels and annotations changed and the data
-fit in the view, gives the live artists the new data (``set_data``,
-``set_text``) and redraws only them over the saved background
-(``viz._inplace``); when besides those the view limits or an image's pixels
-or colour limits changed, the live artists, limits and image take the new
-values and the canvas renders once, without the figure being drawn again;
-otherwise the figure is redrawn on its first layout. The canvas renders when
-the browser is ready (``draw_idle``: moves that come faster than frames are
-merged). Executed headless (nbclient, nbval,
-nbconvert, a test), the same cell leaves a PNG of the figure at the default
-values in the notebook's outputs. Nothing needs to detect whether a frontend
-is present.
+widget canvas; sliders send their values while they are dragged. A move takes
+the *frame* of the new values (the drawing reduced to data,
+``viz._inplace.Frame``): cached, because a forked low-priority process
+(``viz._precompute``) computes the frames of the slider grid values next to
+the current ones once a browser shows the figure, or else drawn on scratch
+axes now (no rendering). Per axes, it then leaves an axes that shows the
+same alone, draws changed lines, titles, legend labels and annotations that
+fit the view over the axes' saved background, or, when the view limits or an
+image's pixels or colour limits changed, renders that axes again with the new
+values (without drawing it again); a different structure (new contours,
+scale, lines) redraws the figure on its first layout. Executed headless
+(nbclient, nbval, nbconvert, a test), the same cell leaves a PNG of the
+figure at the default values in the notebook's outputs and forks nothing.
+Nothing needs to detect whether a frontend is present.
 
 The figure is a bare ``matplotlib.figure.Figure`` (not a pyplot figure), so
 the inline backend does not show it a second time, and the figure is rendered
@@ -32,18 +32,24 @@ from __future__ import annotations
 
 import gc
 import io
+import threading
 import time
 import traceback
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from . import _inplace
+from . import _inplace, _precompute
 
 _INSTANCES: list = []
 _MAX_INSTANCES = 64
+_MAX_FRAMES = 512  # cached frames per figure (a frame is the lines' data: tens of kB)
+_MAX_AHEAD = 400  # frames a precomputing process lists around one centre
+_WORKERS: list = []  # the precomputing processes, oldest first
+_MAX_WORKERS = 6  # figures whose frames are computed ahead at the same time
 
 
 def instances() -> list:
@@ -116,6 +122,39 @@ class Control:
                 value=self.default, description=desc, style=style, indent=False, layout=layout
             )
         raise ValueError(f"unknown control kind {self.kind!r}")
+
+    def grid(self) -> list:
+        """Every value the control can send: a slider's steps from ``min``, a dropdown's options."""
+        o = self.options
+        if self.kind in ("float", "int", "log"):
+            lo, hi = (np.log10(o["min"]), np.log10(o["max"])) if self.kind == "log" else (o["min"], o["max"])
+            n = int(np.floor((hi - lo) / o["step"] + 1e-9))
+            points = lo + o["step"] * np.arange(n + 1)
+            if self.kind == "log":
+                return [float(v) for v in 10.0**points]
+            return [int(round(v)) for v in points] if self.kind == "int" else [float(v) for v in points]
+        if self.kind == "choice":
+            return [v[1] if isinstance(v, tuple) else v for v in o["options"]]
+        return [False, True]
+
+    def position(self, value) -> float:
+        """Where ``value`` lies on :meth:`grid`, in steps (a whole number on the grid)."""
+        o = self.options
+        if self.kind in ("float", "int"):
+            return (value - o["min"]) / o["step"]
+        if self.kind == "log":
+            return (np.log10(value) - np.log10(o["min"])) / o["step"]
+        grid = self.grid()
+        return float(grid.index(value)) if value in grid else float("nan")
+
+    def snap(self, value):
+        """The grid value ``value`` stands for (they differ in rounding only), else ``value`` itself."""
+        if self.kind in ("choice", "toggle"):
+            return value
+        k = self.position(value)
+        grid = self.grid()
+        i = int(round(k))
+        return grid[i] if abs(k - i) < 1e-6 and 0 <= i < len(grid) else value
 
     def alternative(self):
         """A valid value other than the default (what a benchmark moves the control to)."""
@@ -266,6 +305,10 @@ class InteractiveFigure:
         self.last_ms = self.last_cpu_ms = float("nan")
         self.last_mode = ""
         self._png = None
+        self._frames: OrderedDict = OrderedDict()
+        self._frames_lock = threading.Lock()
+        self._precomputer = None
+        self.frame_hits = self.frame_misses = 0
         self.redraw()
         _INSTANCES.append(self)
         del _INSTANCES[:-_MAX_INSTANCES]
@@ -291,19 +334,16 @@ class InteractiveFigure:
         gc.disable()
         try:
             start, cpu_start = time.perf_counter(), time.process_time()
-            mode = self._update_in_place() if self._layout is not None else None
-            if mode == "in place":
-                self.last_mode = mode
-                if not self._blitter.blit():
+            modes = self._update_in_place() if self._layout is not None else None
+            if modes is not None:
+                self.last_mode = _inplace.overall(modes)
+                if not self._blitter.render(modes):
+                    self._blitter.background = None  # saved again when the canvas has drawn
                     self._draw_canvas()
-            elif mode == "rescaled":
-                self.last_mode = mode
-                self._blitter.background = None  # stale until the canvas has drawn the new view
-                self._draw_canvas()
             else:
                 if self._layout is None or not self._redraw_in_place():
                     self._redraw_with_layout()
-                self._blitter.attach(self._main_axes())
+                self._blitter.attach(self._main_axes(), self.nrows, self.ncols)
                 self.last_mode = "full"
                 self._draw_canvas()
             self._png = None
@@ -378,22 +418,106 @@ class InteractiveFigure:
             ax.clear()
         return fig, axes
 
-    def _update_in_place(self) -> str | None:
-        """Draw the new values on scratch axes; copy what changed to the live figure if possible.
+    def _update_in_place(self) -> list | None:
+        """Take the frame of the new values (cached, or drawn on scratch axes); give the live
+        figure what changed if possible.
 
-        Returns the :func:`viz._inplace.update_mode` used, or None when the
-        figure must be drawn again (another structure: new contours, scale, lines).
+        Returns :func:`viz._inplace.axes_modes` (how each axes changed), or None
+        when the figure must be drawn again (another structure: new contours,
+        scale, lines).
         """
         main = self._main_axes()
-        fig, axes = self._scratch_axes()
-        self.draw_fn(axes, **self.values)
-        new = list(np.atleast_1d(axes).ravel())
-        if len(fig.axes) != len(self.fig.axes):  # colour bars come and go with their images
+        frame = self._frame()
+        if frame.n_axes != len(self.fig.axes):  # colour bars come and go with their images
             return None
-        mode = _inplace.update_mode(main, new, self._blitter.signatures)
-        if mode is not None:
-            _inplace.update(main, new, limits=mode == "rescaled")
-        return mode
+        modes = _inplace.axes_modes(main, frame, self._blitter.signatures, self._blitter.shown)
+        if modes is not None:
+            _inplace.update(main, frame, modes)
+            self._blitter.shown = list(frame.axes)
+        return modes
+
+    # -- frames: drawings reduced to data, cached, computed ahead -------------------------------
+    def _key(self, values) -> tuple:
+        return tuple(c.snap(values[k]) for k, c in self.controls.items())
+
+    def _compute_frame(self, values) -> _inplace.Frame:
+        fig, axes = self._scratch_axes()
+        self.draw_fn(axes, **values)
+        return _inplace.capture(fig, list(np.atleast_1d(axes).ravel()))
+
+    def _store(self, key, frame) -> None:
+        with self._frames_lock:
+            self._frames[key] = frame
+            self._frames.move_to_end(key)
+            while len(self._frames) > _MAX_FRAMES:
+                self._frames.popitem(last=False)
+
+    def _frame(self) -> _inplace.Frame:
+        """The frame of the current values: cached (computed ahead), else drawn now."""
+        key = self._key(self.values)
+        with self._frames_lock:
+            frame = self._frames.get(key)
+            if frame is not None:
+                self._frames.move_to_end(key)
+        if frame is not None:
+            self.frame_hits += 1
+            return frame
+        self.frame_misses += 1
+        frame = self._compute_frame(self.values)
+        self._store(key, frame)
+        return frame
+
+    def _order(self, centre, steps=None) -> list:
+        """``(key, values)`` of the grid values along each control from ``centre``, nearest first
+        (at most ``steps`` steps away, when given)."""
+        base = {k: c.snap(centre[k]) for k, c in self.controls.items()}
+        ranked = []
+        for rank, (name, control) in enumerate(self.controls.items()):
+            here = control.position(base[name])
+            for i, value in enumerate(control.grid()):
+                distance = abs(i - here) if here == here else 1.0  # NaN: not on the grid
+                if distance > 1e-6 and (steps is None or distance <= steps + 1e-6):
+                    ranked.append((distance, rank, name, value))
+        ranked.sort(key=lambda r: (r[0], r[1]))
+        out = []
+        for _, _, name, value in ranked[:_MAX_AHEAD]:
+            values = {**base, name: value}
+            out.append((self._key(values), values))
+        return out
+
+    def precompute(self, steps=None) -> int:
+        """Compute (here, now) the frames up to ``steps`` grid steps along each control from the
+        current values, all when None; return how many were computed (cached ones are skipped).
+
+        In JupyterLab a forked process does this in the background once the figure is shown;
+        this is for benchmarks and tests.
+        """
+        done = 0
+        for key, values in self._order(self.values, steps):
+            with self._frames_lock:
+                if key in self._frames:
+                    continue
+            self._store(key, self._compute_frame(values))
+            done += 1
+        return done
+
+    def _start_precompute(self) -> None:
+        """Fork the process that computes frames ahead (once, when a browser shows the figure)."""
+        if not self.controls or not _precompute.available():
+            return
+        if self._precomputer is not None and self._precomputer.alive:
+            return
+        while len(_WORKERS) >= _MAX_WORKERS:
+            _WORKERS.pop(0).stop()
+        with self._frames_lock:
+            known = set(self._frames)
+        self._precomputer = _precompute.Precomputer(
+            self._compute_frame, self._order, self._store, dict(self.values), known)
+        _WORKERS.append(self._precomputer)
+
+    def _on_canvas_message(self, widget, content, buffers) -> None:
+        if isinstance(content, dict) and content.get("type") == "initialized":
+            self._start_precompute()  # a view of the canvas exists: moves will follow
 
     def _render(self) -> bytes:
         buf = io.BytesIO()
@@ -436,6 +560,8 @@ class InteractiveFigure:
             return
         try:
             self.redraw(**changes)
+            if self._precomputer is not None:
+                self._precomputer.recentre(dict(self.values))
             if self._status is not None and self._status.value:
                 self._status.value = ""
         except Exception as err:  # shown under the controls instead of lost in a log
@@ -476,8 +602,9 @@ class InteractiveFigure:
         canvas.header_visible = canvas.footer_visible = canvas.resizable = False
         canvas.toolbar_visible = False  # it covers the y label; the sliders are the controls
         FigureManager(canvas, 0)
+        canvas.on_msg(self._on_canvas_message)
         self._canvas = canvas
-        self._blitter.attach(self._main_axes())
+        self._blitter.attach(self._main_axes(), self.nrows, self.ncols)
         return canvas
 
     def _ipython_display_(self):
@@ -517,6 +644,37 @@ class InteractiveFigure:
         self._sync = True  # a full redraw renders now, as the browser would make it do
         try:
             self._time_moves(repeats, attr, times)
+        finally:
+            self._sync = False
+        return times
+
+    def time_steps(self, steps=3, clock="cpu") -> list[float]:
+        """Move each control one grid step at a time ``steps`` steps away and back (a dropdown
+        or checkbox to its next value and back), as a user nudging a slider does; return each
+        move's ms. ``timed_modes`` gets each move's mode. Frames are computed ahead first
+        (:meth:`precompute`), as the background process does in JupyterLab, and not timed.
+        """
+        if clock not in ("wall", "cpu"):
+            raise ValueError(f"clock must be 'wall' or 'cpu', got {clock!r}")
+        attr = "last_ms" if clock == "wall" else "last_cpu_ms"
+        self.precompute(steps)
+        times, self.timed_modes = [], []
+        self._sync = True
+        try:
+            for name, control in self.controls.items():
+                grid, start = control.grid(), self.values[name]
+                here = control.position(control.snap(start))
+                if control.kind in ("choice", "toggle"):
+                    path = [control.alternative(), start]
+                else:
+                    i = int(round(here))
+                    sign = 1 if i + steps < len(grid) else -1
+                    away = [grid[i + sign * k] for k in range(1, steps + 1) if 0 <= i + sign * k < len(grid)]
+                    path = away + away[-2::-1] + [start]
+                for value in path:
+                    self.redraw(**{name: value})
+                    times.append(getattr(self, attr))
+                    self.timed_modes.append(self.last_mode)
         finally:
             self._sync = False
         return times

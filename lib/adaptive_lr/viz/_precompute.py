@@ -1,0 +1,116 @@
+"""Frames for the slider values next to the current ones, computed ahead in a forked process.
+
+A slider move whose frame (:class:`viz._inplace.Frame`) is cached costs only
+giving the live artists its data and rendering them; computing it (the
+optimizer runs a figure shows, then ``draw`` on scratch axes) is what takes
+most of a move. :class:`Precomputer` forks the kernel once per figure
+(the child has the notebook's functions and data as they are) and the child
+computes the frames of the grid values nearest the current ones, one
+control at a time, nearest first, re-centred on every move; the kernel
+receives them on a thread and caches them. The child runs at the lowest CPU
+priority, so it uses only what the kernel, the browser and the server leave.
+
+Only where ``os.fork`` exists and is safe to use without ``exec`` (Linux);
+elsewhere, and whenever the child dies, a move computes its frame itself.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import warnings
+from multiprocessing.connection import Pipe
+
+
+def available() -> bool:
+    return sys.platform.startswith("linux") and hasattr(os, "fork")
+
+
+class Precomputer:
+    """A child process computing ``compute(values) -> frame`` for the values ``order(centre)`` lists.
+
+    ``order(centre)`` lists ``(key, values)`` pairs to compute, nearest first;
+    ``store(key, frame)`` receives each frame (on a reader thread);
+    ``known`` is the set of keys already cached, which the child skips.
+    """
+
+    def __init__(self, compute, order, store, centre, known=()):
+        self._conn, child = Pipe(duplex=True)
+        parent_pid = os.getpid()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            self._conn.close()
+            _child_main(child, compute, order, centre, set(known), parent_pid)
+        child.close()
+        self.pid = pid
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._receive, args=(self._conn, store, pid),
+                                        daemon=True, name=f"viz-precompute-{pid}")
+        self._thread.start()
+
+    @staticmethod
+    def _receive(conn, store, pid):
+        try:
+            while True:
+                key, frame = conn.recv()
+                store(key, frame)
+        except (EOFError, OSError):
+            pass
+        finally:
+            conn.close()
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def recentre(self, centre) -> None:
+        """Compute next around ``centre`` (the values just shown)."""
+        with self._lock:
+            try:
+                self._conn.send(centre)
+            except (OSError, ValueError):
+                pass
+
+    def stop(self) -> None:
+        """Ask the child to exit (the reader thread then sees the pipe close, and reaps it)."""
+        self.recentre(None)
+
+
+def _child_main(conn, compute, order, centre, known, parent_pid):
+    status = 0
+    try:
+        os.setsid()  # the kernel's interrupts (SIGINT to its process group) are not for it
+        os.nice(19)
+        # The kernel's output streams belong to threads that do not exist in this process.
+        sys.stdout = sys.stderr = open(os.devnull, "w")
+        warnings.simplefilter("ignore")
+        queue = list(order(centre))
+        while os.getppid() == parent_pid:
+            if conn.poll(0 if queue else 1.0):
+                centre = conn.recv()
+                if centre is None:  # asked to stop
+                    break
+                queue = list(order(centre))
+                continue
+            if not queue:
+                continue
+            key, values = queue.pop(0)
+            if key in known:
+                continue
+            known.add(key)
+            try:
+                frame = compute(values)
+            except Exception:  # a value draw cannot show: the kernel reports it on that move
+                continue
+            conn.send((key, frame))
+    except (EOFError, OSError, KeyboardInterrupt):
+        pass
+    except BaseException:
+        status = 1
+    finally:
+        os._exit(status)
