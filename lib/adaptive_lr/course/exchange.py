@@ -98,7 +98,7 @@ def _become(uid: int, gid: int):
     may sit under a private ancestor (pyenv in ``/root``). Then the child gets
     a private mount namespace in which only the interpreter's folders are
     bound into an otherwise empty cover of that ancestor (the grading
-    sandbox's own mechanism, :mod:`adaptive_lr.sandbox.mounts`), and nothing
+    sandbox's own mechanism, :func:`adaptive_lr.sandbox.mounts.expose_privately`), and nothing
     else of it becomes visible.
     """
     paths = _interpreter_paths()
@@ -106,10 +106,7 @@ def _become(uid: int, gid: int):
     def preexec():
         from ..sandbox import mounts
 
-        if mounts.available() and any(mounts._blocking_ancestor(p) for p in paths):
-            mounts._check(mounts._c().unshare(mounts.CLONE_NEWNS), "unshare(CLONE_NEWNS)")
-            mounts._mount(None, "/", None, mounts.MS_REC | mounts.MS_PRIVATE)
-            mounts._expose(paths)
+        mounts.expose_privately(paths)
         os.setgroups([])
         os.setgid(gid)
         os.setuid(uid)
