@@ -147,9 +147,12 @@ def off_grid(db_url: str, assignment: str = ASSIGNMENT, notebook: str = NOTEBOOK
 
 
 def _md(text: str) -> str:
+    """Markdown to HTML with its math as MathML, as on the feedback pages (no MathJax, no network)."""
     from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
-    return markdown2html_mistune(text)
+    from .offline_html import render_math
+
+    return markdown2html_mistune(render_math(text))
 
 
 _CSS = """body{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto;padding:0 1em;color:#222}
