@@ -5,7 +5,6 @@ The sheets themselves, for a graded course, are checked in test_lifecycle.py.
 
 from __future__ import annotations
 
-import html
 import re
 
 import nbformat
@@ -14,15 +13,7 @@ from adaptive_lr.course import manual
 from adaptive_lr.course.offline_html import render_math
 from adaptive_lr.course.pipeline import repo_root
 
-
-def visible_text(page: str) -> str:
-    """What a reader sees outside the MathML and code: tags dropped, entities decoded."""
-    page = re.sub(r"<math\b.*?</math>|<code>.*?</code>|<pre>.*?</pre>", " ", page, flags=re.S)
-    return html.unescape(re.sub(r"<[^>]+>", "", page))
-
-
-def raw_latex(text: str) -> list[str]:
-    return re.findall(r"\$[^$]+\$|\\\(|\\\[|\\[A-Za-z]+\{?", text)
+from .rendered import raw_latex, visible_text
 
 
 def test_inline_math_that_wraps_onto_the_next_line_is_rendered():
