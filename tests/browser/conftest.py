@@ -27,8 +27,8 @@ if _lab.browser_missing():
 
 
 def pytest_collection_modifyitems(items):
-    """The rubric test needs the graded course: it runs last, while the student tests wait for nothing."""
-    items.sort(key=lambda item: item.path.name == "test_rubric.py")  # stable: the rest keep their order
+    """The rubric test needs the graded course: last, so no student test waits for the grading."""
+    items.sort(key=lambda item: item.path.name == "test_rubric.py")  # stable: others keep order
 
 
 def _grade_course(course, done: dict):

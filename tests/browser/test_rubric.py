@@ -30,7 +30,8 @@ def _prose(markdown: str) -> str:
     return " ".join(max(re.split(r"\$[^$]*\$|\*\*|`", markdown), key=len).split())
 
 
-def test_grading_sheet_shows_model_answer_and_rubric_next_to_the_answer(page, lab, lab_root, artifacts):
+def test_grading_sheet_shows_model_answer_and_rubric_next_to_the_answer(page, lab, lab_root,
+                                                                        artifacts):
     thread, done = lab_root["grading"]
     thread.join(timeout=600)
     assert done.get("ok"), f"grading the course failed: {done.get('error')}"

@@ -1,4 +1,4 @@
-"""mounts.expose_privately: one path under a private folder becomes reachable, nothing else of it."""
+"""mounts.expose_privately: a path under a private folder becomes reachable, nothing else of it."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from adaptive_lr.sandbox import mounts
 
 NOBODY = 65534
 # The probe's interpreter, which may itself lie under a private folder (pyenv in /root).
-INTERPRETER = sorted({sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))})
+INTERPRETER = sorted({sys.base_prefix, sys.prefix,
+                      os.path.dirname(os.path.realpath(sys.executable))})
 
 PROBE = r"""
 import json, os, sys

@@ -163,9 +163,10 @@ def student_nbgrader(user: str, home, root, *args, check: bool = True) -> subpro
     return as_student(user, home, *_nbgrader_cmd(root, *args), check=check)
 
 
-def each_student_nbgrader(students, root, *args, check: bool = True) -> list[subprocess.CompletedProcess]:
+def each_student_nbgrader(students, root, *args, check: bool = True):
     """``nbgrader *args`` as each of ``students`` (``(user, home)`` pairs) at once."""
-    return as_students([(user, home, _nbgrader_cmd(root, *args)) for user, home in students], check=check)
+    runs = [(user, home, _nbgrader_cmd(root, *args)) for user, home in students]
+    return as_students(runs, check=check)
 
 
 def fetch_assignment(user, home, root):

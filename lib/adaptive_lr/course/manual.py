@@ -147,7 +147,7 @@ def off_grid(db_url: str, assignment: str = ASSIGNMENT, notebook: str = NOTEBOOK
 
 
 def _md(text: str) -> str:
-    """Markdown to HTML with its math as MathML, as on the feedback pages (no MathJax, no network)."""
+    """Markdown to HTML, its math as MathML as on the feedback pages (no MathJax, no network)."""
     from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
     from .offline_html import render_math

@@ -33,7 +33,9 @@ _MARK = "adaptive-lr: long lines wrap"
 _CODE = re.compile(r"(```.*?```|~~~.*?~~~|`[^`\n]*`)", re.DOTALL)
 _DISPLAY = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]", re.DOTALL)
 # Inline math may wrap onto the next line of its paragraph, never past a blank line.
-_INLINE = re.compile(r"(?<![\\$])\$(?!\s)((?:[^$\n]|\n(?![ \t]*\n))+?)(?<!\s)\$(?!\d)|\\\((.+?)\\\)")
+_INLINE = re.compile(
+    r"(?<![\\$])\$(?!\s)((?:[^$\n]|\n(?![ \t]*\n))+?)(?<!\s)\$(?!\d)|\\\((.+?)\\\)"
+)
 
 
 def _mathml(tex: str, display: str) -> str | None:
