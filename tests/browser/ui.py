@@ -10,8 +10,11 @@ LONG = 120_000  # ms: a loaded 2-core machine starts kernels slowly
 _WORKSPACES = 0
 
 
-def open_from_file_browser(page, lab, *parts: str):
-    """Open ``parts[-1]`` by double-clicking through the folders of the file browser."""
+def open_from_file_browser(page, lab, *parts: str, notebook: bool = True):
+    """Open ``parts[-1]`` by double-clicking through the folders of the file browser.
+
+    A notebook is ready when its kernel is idle; any other file when its tab shows.
+    """
     global _WORKSPACES
     _WORKSPACES += 1  # a fresh workspace: no tab or folder remembered from an earlier page
     page.goto(lab.url(f"lab/workspaces/w{_WORKSPACES}?reset"))
@@ -23,7 +26,8 @@ def open_from_file_browser(page, lab, *parts: str):
         item.first.dblclick()
         if name != parts[-1]:
             page.wait_for_selector(f".jp-BreadCrumbs >> text={name}", timeout=LONG)
-    wait_kernel_idle(page)
+    if notebook:
+        wait_kernel_idle(page)
 
 
 def wait_kernel_idle(page, timeout=LONG):

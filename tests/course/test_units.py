@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import os
 import shutil
+import sys
 
 import nbformat
 import pytest
@@ -45,6 +47,28 @@ def test_due_date_is_configured_and_checked(tmp_path, monkeypatch):
     monkeypatch.setenv("ADAPTIVE_LR_DUE_DATE", "next tuesday-ish")
     with pytest.raises(ValueError, match="CourseSchedule.due_date"):
         schedule.due_date(course.root)
+
+
+def test_due_date_lands_on_the_assignment_in_the_gradebook(tmp_path, monkeypatch):
+    from nbgrader.api import Gradebook
+    from nbgrader.utils import parse_utc
+
+    from adaptive_lr.course import schedule
+    from adaptive_lr.course.pipeline import ASSIGNMENT, Course
+
+    course = Course(tmp_path / "c", REPO).create()
+    # nbgrader runs alembic from PATH when it creates a gradebook
+    monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    with Gradebook(course.db_url) as gb:
+        gb.add_assignment(ASSIGNMENT)
+    monkeypatch.setenv("ADAPTIVE_LR_DUE_DATE", "2027-01-31 23:59:00 Europe/Berlin")
+    assert schedule.apply_due_date(course) == "2027-01-31 23:59:00 Europe/Berlin"
+    with Gradebook(course.db_url) as gb:  # stored in UTC, as nbgrader's own command stores it
+        assert gb.find_assignment(ASSIGNMENT).duedate == parse_utc("2027-01-31 22:59:00 UTC")
+    monkeypatch.setenv("ADAPTIVE_LR_DUE_DATE", "")
+    assert schedule.apply_due_date(course) == ""
+    with Gradebook(course.db_url) as gb:
+        assert gb.find_assignment(ASSIGNMENT).duedate is None
 
 
 # -- hand grading ----------------------------------------------------------------------------------

@@ -98,7 +98,7 @@ def _become(uid: int, gid: int):
     may sit under a private ancestor (pyenv in ``/root``). Then the child gets
     a private mount namespace in which only the interpreter's folders are
     bound into an otherwise empty cover of that ancestor (the grading
-    sandbox's own mechanism, :mod:`adaptive_lr.sandbox.mounts`), and nothing
+    sandbox's own mechanism, :func:`adaptive_lr.sandbox.mounts.expose_privately`), and nothing
     else of it becomes visible.
     """
     paths = _interpreter_paths()
@@ -106,10 +106,7 @@ def _become(uid: int, gid: int):
     def preexec():
         from ..sandbox import mounts
 
-        if mounts.available() and any(mounts._blocking_ancestor(p) for p in paths):
-            mounts._check(mounts._c().unshare(mounts.CLONE_NEWNS), "unshare(CLONE_NEWNS)")
-            mounts._mount(None, "/", None, mounts.MS_REC | mounts.MS_PRIVATE)
-            mounts._expose(paths)
+        mounts.expose_privately(paths)
         os.setgroups([])
         os.setgid(gid)
         os.setuid(uid)
@@ -118,23 +115,58 @@ def _become(uid: int, gid: int):
     return preexec
 
 
+def _start(user: str, home, cmd) -> subprocess.Popen:
+    entry = pwd.getpwnam(user)
+    return subprocess.Popen(
+        list(map(str, cmd)), cwd=str(home), env=student_env(user, home), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, preexec_fn=_become(entry.pw_uid, entry.pw_gid),
+    )
+
+
+def _wait(proc: subprocess.Popen) -> subprocess.CompletedProcess:
+    out, err = proc.communicate()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def _checked(user: str, done: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(done.args)} as {user} failed (exit {done.returncode}):\n"
+                           f"{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+    return done
+
+
 def as_student(user: str, home, *cmd, check: bool = True) -> subprocess.CompletedProcess:
     """Run ``cmd`` in ``home`` as the Unix account ``user`` (only root can do that)."""
-    entry = pwd.getpwnam(user)
-    proc = subprocess.run(
-        list(cmd), cwd=str(home), env=student_env(user, home), capture_output=True, text=True, check=False,
-        preexec_fn=_become(entry.pw_uid, entry.pw_gid),
-    )
-    if check and proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, cmd))} as {user} failed (exit {proc.returncode}):\n"
-                           f"{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
-    return proc
+    done = _wait(_start(user, home, cmd))
+    return _checked(user, done) if check else done
+
+
+def as_students(runs, check: bool = True) -> list[subprocess.CompletedProcess]:
+    """:func:`as_student` for several ``(user, home, cmd)`` at once, as students work side by side.
+
+    All are started before any is waited for (from this thread: the switch
+    to each account happens between fork and exec, which is only safe
+    while no other thread runs). With ``check``, the first failure raises
+    once every process has ended.
+    """
+    started = [(user, _start(user, home, cmd)) for user, home, cmd in runs]
+    done = [(user, _wait(proc)) for user, proc in started]
+    return [_checked(user, d) if check else d for user, d in done]
+
+
+def _nbgrader_cmd(root, *args) -> list[str]:
+    return [sys.executable, "-m", "nbgrader", *args, *_exchange_args(root)]
 
 
 def student_nbgrader(user: str, home, root, *args, check: bool = True) -> subprocess.CompletedProcess:
     """``nbgrader *args`` as the student, against the exchange at ``root``."""
-    return as_student(user, home, sys.executable, "-m", "nbgrader", *args, *_exchange_args(root),
-                      check=check)
+    return as_student(user, home, *_nbgrader_cmd(root, *args), check=check)
+
+
+def each_student_nbgrader(students, root, *args, check: bool = True):
+    """``nbgrader *args`` as each of ``students`` (``(user, home)`` pairs) at once."""
+    runs = [(user, home, _nbgrader_cmd(root, *args)) for user, home in students]
+    return as_students(runs, check=check)
 
 
 def fetch_assignment(user, home, root):

@@ -113,23 +113,33 @@ def enter_grades(db_url: str, grades, assignment: str = ASSIGNMENT, notebook: st
         gb.db.commit()
 
 
+def _written_grades(gb, assignment: str = ASSIGNMENT, notebook: str = NOTEBOOK):
+    """``(student, submission notebook, its written answers' grades)`` for each submission.
+
+    Students who have no submitted notebook of ``assignment`` are skipped.
+    """
+    from nbgrader.api import MissingEntry
+
+    for submission in gb.assignment_submissions(assignment):
+        try:
+            nb = gb.find_submission_notebook(notebook, assignment, submission.student_id)
+        except MissingEntry:
+            continue
+        yield submission.student_id, nb, [g for g in nb.grades if g.cell.cell_type == "markdown"]
+
+
 def off_grid(db_url: str, assignment: str = ASSIGNMENT, notebook: str = NOTEBOOK) -> list[str]:
     """Hand-entered scores not in ``0 .. points`` on the 0.5 grid, as ``student/grade_id: score``."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import Gradebook
 
     out = []
     with Gradebook(db_url) as gb:
-        for submission in gb.assignment_submissions(assignment):
-            try:
-                nb = gb.find_submission_notebook(notebook, assignment, submission.student_id)
-            except MissingEntry:
-                continue
-            for grade in nb.grades:
-                if grade.cell.cell_type == "markdown" and grade.manual_score is not None:
-                    try:
-                        check_score(grade.manual_score, float(grade.max_score))
-                    except ValueError as exc:
-                        out.append(f"{submission.student_id}/{grade.name}: {exc}")
+        for student, _, grades in _written_grades(gb, assignment, notebook):
+            for grade in (g for g in grades if g.manual_score is not None):
+                try:
+                    check_score(grade.manual_score, float(grade.max_score))
+                except ValueError as exc:
+                    out.append(f"{student}/{grade.name}: {exc}")
     return sorted(out)
 
 
@@ -137,9 +147,12 @@ def off_grid(db_url: str, assignment: str = ASSIGNMENT, notebook: str = NOTEBOOK
 
 
 def _md(text: str) -> str:
+    """Markdown to HTML, its math as MathML as on the feedback pages (no MathJax, no network)."""
     from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
-    return markdown2html_mistune(text)
+    from .offline_html import render_math
+
+    return markdown2html_mistune(render_math(text))
 
 
 _CSS = """body{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto;padding:0 1em;color:#222}
@@ -164,18 +177,11 @@ def _student_answers(course, students) -> dict:
 
 def _gradebook_state(db_url) -> dict:
     """student -> {grade_id: (manual score or None, submission notebook id)}."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import Gradebook
 
-    out = {}
     with Gradebook(db_url) as gb:
-        for submission in gb.assignment_submissions(ASSIGNMENT):
-            try:
-                nb = gb.find_submission_notebook(NOTEBOOK, ASSIGNMENT, submission.student_id)
-            except MissingEntry:
-                continue
-            out[submission.student_id] = {g.name: (g.manual_score, nb.id) for g in nb.grades
-                                          if g.cell.cell_type == "markdown"}
-    return out
+        return {student: {g.name: (g.manual_score, nb.id) for g in grades}
+                for student, nb, grades in _written_grades(gb)}
 
 
 def write_sheets(course, formgrader_url: str = "http://localhost:8888") -> list[Path]:

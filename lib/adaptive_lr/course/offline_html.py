@@ -32,7 +32,10 @@ _MARK = "adaptive-lr: long lines wrap"
 # Fenced code, inline code: kept verbatim. Then display math, then inline math.
 _CODE = re.compile(r"(```.*?```|~~~.*?~~~|`[^`\n]*`)", re.DOTALL)
 _DISPLAY = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]", re.DOTALL)
-_INLINE = re.compile(r"(?<![\\$])\$(?!\s)([^$\n]+?)(?<!\s)\$(?!\d)|\\\((.+?)\\\)")
+# Inline math may wrap onto the next line of its paragraph, never past a blank line.
+_INLINE = re.compile(
+    r"(?<![\\$])\$(?!\s)((?:[^$\n]|\n(?![ \t]*\n))+?)(?<!\s)\$(?!\d)|\\\((.+?)\\\)"
+)
 
 
 def _mathml(tex: str, display: str) -> str | None:

@@ -4,7 +4,7 @@ nbgrader keeps the due date on the assignment in the gradebook (``nbgrader db
 assignment add ... --duedate``), not in its configuration. The course states
 it once, in ``grader_config.py`` (``c.CourseSchedule.due_date``, overridden by
 ``ADAPTIVE_LR_DUE_DATE``), and :func:`apply_due_date` writes it into the
-gradebook through nbgrader before every autograde, so ``collect
+gradebook through nbgrader's API before every autograde, so ``collect
 --before-duedate``, the late penalty (:mod:`.late`) and ``nbgrader export``
 all see the same date. An empty due date means none (nothing is late).
 """
@@ -40,13 +40,14 @@ def due_date(course_root) -> str:
 
 
 def apply_due_date(course) -> str:
-    """Write the configured due date onto the assignment in ``course``'s gradebook; returns it."""
-    value = due_date(course.root)
-    if value:
-        course.nbgrader("db", "assignment", "add", ASSIGNMENT, f"--duedate={value}")
-    else:
-        from nbgrader.api import Gradebook
+    """Write the configured due date onto the assignment in ``course``'s gradebook; returns it.
 
-        with Gradebook(course.db_url) as gb:
-            gb.update_or_create_assignment(ASSIGNMENT, duedate=None)
+    In this process, through nbgrader's gradebook API: the very call ``nbgrader db
+    assignment add ASSIGNMENT --duedate=...`` makes, without starting nbgrader for it.
+    """
+    from nbgrader.api import Gradebook
+
+    value = due_date(course.root)
+    with Gradebook(course.db_url) as gb:
+        gb.update_or_create_assignment(ASSIGNMENT, duedate=value or None)
     return value

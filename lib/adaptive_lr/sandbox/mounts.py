@@ -174,6 +174,29 @@ def available() -> bool:
     return os.geteuid() == 0 and os.path.exists("/proc/self/mountinfo")
 
 
+def _private_namespace() -> None:
+    """Move this process into a mount namespace of its own, whose mounts nobody else sees."""
+    _check(_c().unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+
+
+def expose_privately(paths) -> bool:
+    """Let a less privileged user reach ``paths`` although an ancestor is private (e.g. ``/root``).
+
+    Only when needed (run as root, some path has such an ancestor): this
+    process moves into a private mount namespace, in which each private
+    ancestor is covered by an empty, traversable tmpfs with only ``paths``
+    bound back into it; the rest of the ancestor stays out of sight, and the
+    real file system is unchanged. Call it before dropping privileges (in a
+    ``preexec_fn``). Returns whether a namespace was made.
+    """
+    if not available() or not any(_blocking_ancestor(p) for p in paths):
+        return False
+    _private_namespace()
+    _expose(paths)
+    return True
+
+
 # Where services usually keep their Unix sockets: systemd's and most daemons' (PostgreSQL,
 # MySQL, D-Bus, Docker, nscd, a user's session bus and agents) in /run (/var/run links
 # there); X11, tmux, ssh-agent and servers started for a test (a PostgreSQL of a test
@@ -209,8 +232,7 @@ def read_only_except(
     ``/sys`` entries are skipped; they are not places to leave files in).
     """
     writable = [os.path.realpath(p) for p in writable]
-    _check(_c().unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
-    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    _private_namespace()
     _hide_socket_folders(socket_folders, [*expose, *writable, scratch])
     _expose([*expose, *writable])
     for path in hide:
