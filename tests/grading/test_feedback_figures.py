@@ -72,8 +72,9 @@ def _pixels(png: bytes) -> np.ndarray:
     return matplotlib.image.imread(io.BytesIO(png), format="png")[..., :3]
 
 
-def _drawn(release, exercise: int, functions: dict) -> list:
-    """The release's figure cell of ``exercise`` run on ``functions``, as the grading kernel shows it."""
+def _drawn(release, exercise: int, *variants: dict) -> list:
+    """The release's figure cell of ``exercise``, one PNG per variant (functions in place of the
+    reference's), drawn as the grading kernel shows it."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -82,11 +83,15 @@ def _drawn(release, exercise: int, functions: dict) -> list:
 
     namespace = {"__name__": "__figure__"}
     exec(compile(_setup(release), "<release setup>", "exec"), namespace)  # noqa: S102
-    namespace.update({name: getattr(optim, name) for name in FUNCTIONS}, **functions)
     cell = next(c for c in release.cells if exercise_of(c) == exercise)
-    plt.close("all")
-    exec(compile(cell.source, f"<figure of exercise {exercise}>", "exec"), namespace)  # noqa: S102
-    pngs = [print_figure(plt.figure(n), "png", bbox_inches="tight") for n in plt.get_fignums()]
+    code = compile(cell.source, f"<figure of exercise {exercise}>", "exec")
+    pngs = []
+    for functions in variants:
+        namespace.update({name: getattr(optim, name) for name in FUNCTIONS}, **functions)
+        plt.close("all")
+        exec(code, dict(namespace))  # noqa: S102
+        [number] = plt.get_fignums()
+        pngs.append(print_figure(plt.figure(number), "png", bbox_inches="tight"))
     plt.close("all")
     return pngs
 
@@ -102,8 +107,7 @@ def test_a_graded_students_feedback_shows_their_own_figure_then_the_references(g
     mistake = next(m for m in MISTAKES if mistake_student(m) == FIGURE_STUDENT)
     raw = graded.feedback(FIGURE_STUDENT).read_text()
     shown = [(m.start(), base64.b64decode(re.sub(r"\s", "", m.group(1)))) for m in IMAGE.finditer(raw)]
-    theirs, = _drawn(release, mistake.exercise, {mistake.function: runnable(mistake, optim)})
-    ours, = _drawn(release, mistake.exercise, {})
+    theirs, ours = _drawn(release, mistake.exercise, {mistake.function: runnable(mistake, optim)}, {})
     assert _difference(theirs, ours) > 0.002, "the mistake should change the figure: pick another student"
     own = [i for i, (_, png) in enumerate(shown) if _difference(png, theirs) < 1e-3]
     assert own, (f"{FIGURE_STUDENT}'s feedback has no figure of their own exercise {mistake.exercise} path "
