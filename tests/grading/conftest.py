@@ -26,6 +26,9 @@ from adaptive_lr.grading.mistakes import MISTAKES
 
 REPO = repo_root()
 FEEDBACK_STUDENTS = ("solution", "mistake-03-adam_update-no-bias-correction", "cheat-calls-oracle")
+# Graded with figures on (the course's default; the batches run without them, for speed),
+# alone, after its batch: its feedback must show its own part (d) figures.
+FIGURE_STUDENT = "mistake-03-adam_update-no-bias-correction"
 
 
 def mistake_student(m) -> str:
@@ -52,15 +55,33 @@ class GradedCourses:
         return self.home[student].feedback_html(student)
 
 
+class _WithFigures(Course):
+    """The same course, graded with figures on."""
+
+    def env(self) -> dict:
+        return {**super().env(), "ADAPTIVE_LR_FIGURES": "1"}
+
+
 def _build(root: Path, name: str, students: dict, results: dict, errors: list, feedback=None):
     try:
         course = Course(root / name, REPO).create()
         course.generate_release()
         source, release = subs.read(course.source_notebook), subs.read(course.release_notebook)
         solved = subs.solution(source, release)
+        later = {}
         for student, make in students.items():
-            course.submit(student, make(solved, release))
-        results[name] = (course, course.autograde())
+            if student == FIGURE_STUDENT:
+                later[student] = make(solved, release)
+            else:
+                course.submit(student, make(solved, release))
+        seconds = course.autograde()
+        for student, nb in later.items():
+            course.submit(student, nb)
+            start = time.perf_counter()
+            _WithFigures(course.root, REPO, course.db_url).nbgrader("autograde", "--force", f"--student={student}")
+            print(f"\n[grading] {student} graded with figures in {time.perf_counter() - start:.0f} s",
+                  file=sys.stderr)
+        results[name] = (course, seconds)
         if feedback:
             for student in feedback:
                 course.nbgrader("generate_feedback", "--force", f"--student={student}")

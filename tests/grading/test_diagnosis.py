@@ -395,3 +395,20 @@ def test_a_catalogue_entry_that_fails_to_build_does_not_break_the_verdict(monkey
     name, student = STUDENTS["03-adam_update-eps-scaled"]
     v = verdict_of(student, name)
     assert not v.passed and v.mistakes == () and "Case " in v.message
+
+
+def test_the_exercise_10_templates_default_to_the_exercise():
+    """Each Newton-Schulz or Muon entry differs from the reference only where its template call says."""
+    from adaptive_lr.grading.mistakes import built, muon_source, newton_schulz_source
+
+    for name, code in (("newton_schulz", newton_schulz_source()), ("muon_update", muon_source())):
+        entry = built(10, "as-the-exercise", "", code)
+        assert entry.function == name and entry.source == code
+        impl = runnable(entry, optim)
+        for case in make_cases(name, SEED):
+            args = [np.asarray(v, np.float64) if isinstance(v, np.ndarray) else v for _, v in case["args"]]
+            want, got = getattr(optim, name)(*args, **case["kwargs"]), impl(*args, **case["kwargs"])
+            for w, g in zip(*((x,) if name == "newton_schulz" else x for x in (want, got))):
+                np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12, err_msg=case["label"])
+    templated = [m for m in MISTAKES + CONVENTIONS if m.code]
+    assert len(templated) == 10 and len({m.code for m in templated}) == 10

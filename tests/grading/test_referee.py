@@ -7,7 +7,6 @@ the catalogue of mistakes must be caught whatever the seed.
 
 from __future__ import annotations
 
-import inspect
 import re
 import warnings
 
@@ -17,7 +16,7 @@ import pytest
 from adaptive_lr import optim
 from adaptive_lr.grading import check, hidden_number, hidden_test
 from adaptive_lr.grading import guard
-from adaptive_lr.grading.api import EXERCISES, FUNCTIONS, functions_of
+from adaptive_lr.grading.api import FUNCTIONS
 from adaptive_lr.grading.cases import make_cases
 from adaptive_lr.grading.mistakes import MISTAKES, runnable
 from adaptive_lr.grading.referee import judge
@@ -38,24 +37,6 @@ NOTEBOOK_SEEDS = _notebook_seeds()
 def test_every_function_has_a_hidden_test_in_the_notebook():
     assert set(NOTEBOOK_SEEDS) == set(FUNCTIONS)
     assert len(set(NOTEBOOK_SEEDS.values())) == len(NOTEBOOK_SEEDS)
-
-
-def test_api_table_matches_the_oracle():
-    """Names, order and defaults of grading.api agree with adaptive_lr.optim's signatures."""
-    for name, fn in FUNCTIONS.items():
-        params = {
-            k: p
-            for k, p in inspect.signature(getattr(optim, name)).parameters.items()
-            if p.kind is not p.KEYWORD_ONLY  # fast=: the caller's choice of path, not the exercise API
-        }
-        assert list(params) == list(fn.required) + [k for k, _ in fn.hyper], name
-        for k, default in fn.hyper:
-            assert params[k].default == default, (name, k)
-        for k in fn.required:
-            assert params[k].default is inspect.Parameter.empty, (name, k)
-    assert {f.exercise for f in FUNCTIONS.values()} == set(EXERCISES)
-    for e, names in optim.EXERCISE_FUNCTIONS.items():
-        assert functions_of(e) == names
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))

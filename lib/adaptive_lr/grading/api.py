@@ -1,10 +1,13 @@
 """The exercise API as data: names, parameters, defaults and what each function returns.
 
-This is the table of ``exercise-api.md`` in a form the graders can use: the
-visible tests check a student's signature against it, the referee builds its
-calls from it and knows which output is a parameter (compared through its
-update, ``new - old``), a state, a value or a scalar. A test checks that it
-agrees with the signatures of ``adaptive_lr.optim``.
+This is the table of ``exercise-api.md`` in a form the graders can use, and the
+one place where a graded function is declared: the visible tests check a
+student's signature against it and run the function once on its smoke inputs,
+the referee builds its calls from it, knows which output is a parameter
+(compared through its update, ``new - old``), a state, a value or a scalar, and
+widens its float32 tolerance by the function's factor; the hidden cases are
+generated for every function it lists. :mod:`.facts` checks that it agrees with
+``adaptive_lr.optim`` (signatures, defaults, the state of each rule's spec).
 
 This module imports nothing but the standard library, so that the kernel that
 runs a student's notebook can read it without loading the oracle.
@@ -23,6 +26,27 @@ class Output(NamedTuple):
     """The equation that produces it, quoted in messages."""
 
 
+class Array(NamedTuple):
+    """An input array as plain data: ``scale`` times ``numpy.<fill>(shape)``."""
+
+    fill: str
+    """``zeros``, ``ones`` or ``eye`` (then ``shape`` is ``(n,)``)."""
+    shape: tuple
+    scale: float = 1.0
+
+
+def _zeros(*shape: int) -> Array:
+    return Array("zeros", shape)
+
+
+def _ones(*shape: int) -> Array:
+    return Array("ones", shape)
+
+
+def _eye(n: int, scale: float = 1.0) -> Array:
+    return Array("eye", (n,), scale)
+
+
 class Function(NamedTuple):
     exercise: int
     name: str
@@ -32,6 +56,12 @@ class Function(NamedTuple):
     """``(name, default)`` pairs of the keyword parameters, in order."""
     outputs: tuple
     """The returned values in order; a single output is returned bare (not in a tuple)."""
+    smoke: tuple
+    """Values of ``required`` for one small valid call (:class:`Array` or a number each):
+    the visible tests' first check that the function runs."""
+    f32_factor: float = 1.0
+    """How much wider the float32 tolerance is, where the reference itself loses digits in
+    float32 (an eigendecomposition, Newton-Schulz steps that amplify rounding)."""
 
     @property
     def returns_tuple(self) -> bool:
@@ -63,6 +93,7 @@ FUNCTIONS = {
                 Output("theta", "param", "theta = theta - lr*grad/(sqrt(accum_new) + eps)"),
                 Output("accum", "state", "accum_new = accum + grad**2"),
             ),
+            (_ones(2), _ones(2), _zeros(2)),
         ),
         Function(
             1,
@@ -70,6 +101,7 @@ FUNCTIONS = {
             ("accum",),
             (("lr", 1e-2), ("eps", 1e-10)),
             (Output("effective_lr", "value", "lr/(sqrt(accum) + eps), elementwise"),),
+            (_ones(2),),
         ),
         Function(
             2,
@@ -77,6 +109,7 @@ FUNCTIONS = {
             ("m", "grad", "beta"),
             (),
             (Output("m", "state", "m = beta*m + (1 - beta)*grad"),),
+            (_zeros(2), _ones(2), 0.9),
         ),
         Function(
             2,
@@ -84,6 +117,7 @@ FUNCTIONS = {
             ("beta", "t"),
             (),
             (Output("weights", "value", "weights[i-1] = (1 - beta)*beta**(t - i) for i = 1..t"),),
+            (0.9, 3),
         ),
         Function(
             3,
@@ -95,6 +129,7 @@ FUNCTIONS = {
                 _M,
                 _V,
             ),
+            (_ones(2), _ones(2), _zeros(2), _zeros(2), 1),
         ),
         Function(
             4,
@@ -111,6 +146,7 @@ FUNCTIONS = {
                 _V,
                 Output("vmax", "state", "vmax = maximum(vmax, v_new), on the uncorrected v"),
             ),
+            (_ones(2), _ones(2), _zeros(2), _zeros(2), _zeros(2), 1),
         ),
         Function(
             5,
@@ -122,6 +158,7 @@ FUNCTIONS = {
                 Output("m", "state", "m = beta1*m + (1 - beta1)*(grad + weight_decay*theta)"),
                 Output("v", "state", "v = beta2*v + (1 - beta2)*(grad + weight_decay*theta)**2"),
             ),
+            (_ones(2), _ones(2), _zeros(2), _zeros(2), 1),
         ),
         Function(
             5,
@@ -137,6 +174,7 @@ FUNCTIONS = {
                 _M,
                 _V,
             ),
+            (_ones(2), _ones(2), _zeros(2), _zeros(2), 1),
         ),
         Function(
             6,
@@ -148,6 +186,7 @@ FUNCTIONS = {
                 Output("R", "state", "R = (1 - w)*R + w*mean(G**2, axis=1), w = t**beta2_decay"),
                 Output("C", "state", "C = (1 - w)*C + w*mean(G**2, axis=0), w = t**beta2_decay"),
             ),
+            (_ones(2, 3), _ones(2, 3), _zeros(2), _zeros(3), 1),
         ),
         Function(
             7,
@@ -163,6 +202,7 @@ FUNCTIONS = {
                     "ratio = trust_coefficient*||w||/||u|| (1 if a norm is 0)",
                 ),
             ),
+            (_ones(2), _ones(2), _zeros(2), 0.1),
         ),
         Function(
             8,
@@ -170,6 +210,7 @@ FUNCTIONS = {
             ("w", "u"),
             (),
             (Output("ratio", "scalar", "||w||/||u||, or 1.0 when either norm is zero"),),
+            (_ones(2), _ones(2)),
         ),
         Function(
             8,
@@ -181,6 +222,7 @@ FUNCTIONS = {
                 _M,
                 _V,
             ),
+            (_ones(2), _ones(2), _zeros(2), _zeros(2), 1),
         ),
         Function(
             9,
@@ -188,6 +230,8 @@ FUNCTIONS = {
             ("A", "p"),
             (),
             (Output("A_inv_root", "value", "A**(-1/p) = Q diag(lam**(-1/p)) Q.T from eigh(A)"),),
+            (_eye(2, 4.0), 2),
+            f32_factor=5.0,
         ),
         Function(
             9,
@@ -199,6 +243,8 @@ FUNCTIONS = {
                 Output("L", "state", "L = L + G @ G.T"),
                 Output("R", "state", "R = R + G.T @ G"),
             ),
+            (_ones(2, 3), _ones(2, 3), _eye(2), _eye(3), 0.1),
+            f32_factor=5.0,
         ),
         Function(
             10,
@@ -213,6 +259,8 @@ FUNCTIONS = {
                     "A = X@X.T; X = a*X + (b*A + c*A@A)@X",
                 ),
             ),
+            (_ones(2, 3),),
+            f32_factor=5.0,
         ),
         Function(
             10,
@@ -227,6 +275,8 @@ FUNCTIONS = {
                 ),
                 Output("buf", "state", "buf = momentum*buf + (1 - momentum)*G"),
             ),
+            (_ones(2, 3), _ones(2, 3), _zeros(2, 3)),
+            f32_factor=5.0,
         ),
     )
 }

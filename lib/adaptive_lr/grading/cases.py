@@ -461,24 +461,16 @@ def _muon_update(b: _Builder):
           {"lr": 0.1, "weight_decay": 0.2, "momentum": 0.8})
 
 
-_GENERATORS = {
-    "adagrad_update": _adagrad_update,
-    "adagrad_effective_lr": _adagrad_effective_lr,
-    "ema_update": _ema_update,
-    "ema_weights": _ema_weights,
-    "adam_update": _adam_update,
-    "amsgrad_update": _amsgrad_update,
-    "adam_l2_update": _adam_l2_update,
-    "adamw_update": _adamw_update,
-    "adafactor_update": _adafactor_update,
-    "lars_update": _lars_update,
-    "trust_ratio": _trust_ratio,
-    "lamb_update": _lamb_update,
-    "matrix_inverse_root": _matrix_inverse_root,
-    "shampoo_update": _shampoo_update,
-    "newton_schulz": _newton_schulz,
-    "muon_update": _muon_update,
-}
+def _generators(functions, namespace) -> dict:
+    """Every function of ``api.FUNCTIONS`` -> its generator, the function ``_<name>`` above."""
+    found = {name: namespace.get(f"_{name}") for name in functions}
+    missing = [name for name, gen in found.items() if not callable(gen)]
+    if missing:
+        raise ImportError(f"no hidden-case generator _<name> for {', '.join(missing)} in {__name__}")
+    return found
+
+
+_GENERATORS = _generators(FUNCTIONS, globals())
 
 
 def make_cases(name: str, seed: int) -> list[dict]:

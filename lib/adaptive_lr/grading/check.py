@@ -24,7 +24,7 @@ import struct
 import numpy as np
 
 from . import guard, integrity
-from .api import FUNCTIONS
+from .api import FUNCTIONS, Array
 
 _NDARRAY = np.ndarray
 _GENERIC = np.generic
@@ -229,32 +229,21 @@ def outputs(result, name: str, shapes, dtype) -> None:
             )
 
 
-_SMOKE = {
-    "adagrad_update": lambda: ((np.ones(2), np.ones(2), np.zeros(2)), {}),
-    "adagrad_effective_lr": lambda: ((np.ones(2),), {}),
-    "ema_update": lambda: ((np.zeros(2), np.ones(2), 0.9), {}),
-    "ema_weights": lambda: ((0.9, 3), {}),
-    "adam_update": lambda: ((np.ones(2), np.ones(2), np.zeros(2), np.zeros(2), 1), {}),
-    "amsgrad_update": lambda: ((np.ones(2), np.ones(2), np.zeros(2), np.zeros(2), np.zeros(2), 1), {}),
-    "adam_l2_update": lambda: ((np.ones(2), np.ones(2), np.zeros(2), np.zeros(2), 1), {}),
-    "adamw_update": lambda: ((np.ones(2), np.ones(2), np.zeros(2), np.zeros(2), 1), {}),
-    "adafactor_update": lambda: ((np.ones((2, 3)), np.ones((2, 3)), np.zeros(2), np.zeros(3), 1), {}),
-    "lars_update": lambda: ((np.ones(2), np.ones(2), np.zeros(2), 0.1), {}),
-    "trust_ratio": lambda: ((np.ones(2), np.ones(2)), {}),
-    "lamb_update": lambda: ((np.ones(2), np.ones(2), np.zeros(2), np.zeros(2), 1), {}),
-    "matrix_inverse_root": lambda: ((np.eye(2) * 4.0, 2), {}),
-    "shampoo_update": lambda: ((np.ones((2, 3)), np.ones((2, 3)), np.eye(2), np.eye(3), 0.1), {}),
-    "newton_schulz": lambda: ((np.ones((2, 3)),), {}),
-    "muon_update": lambda: ((np.ones((2, 3)), np.ones((2, 3)), np.zeros((2, 3))), {}),
-}
+def _materialized(value):
+    """A smoke input of :mod:`.api` (plain data) as the value the function receives."""
+    if isinstance(value, Array):
+        if value.fill == "eye":
+            return np.eye(*value.shape) * value.scale
+        return getattr(np, value.fill)(value.shape) * value.scale
+    return value
 
 
 def runs(func, name: str) -> None:
     """``func`` runs once on a small valid input (a NotImplementedError passes through)."""
     __tracebackhide__ = True
     integrity.verify()
-    args, kwargs = _SMOKE[name]()
-    result = guard.run(func, list(args), kwargs, list(FUNCTIONS[name].required))
+    fn = FUNCTIONS[name]
+    result = guard.run(func, [_materialized(v) for v in fn.smoke], {}, list(fn.required))
     if result.status == "not_implemented":
         raise result.exception
     if result.oracle:

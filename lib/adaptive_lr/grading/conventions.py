@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .mistakes import Mistake
+from .mistakes import Mistake, built, muon_source, newton_schulz_source
 
 CONVENTIONS: list[Mistake] = []
 
@@ -351,76 +351,38 @@ def matrix_inverse_root(A, p):  # noqa: F811
 # --- 10. Muon -----------------------------------------------------------------------
 
 
-@_convention(10, "norm-plus-eps",
-             "the normalization divides by ||G||_F + eps; the exercise (torch.optim.Muon) divides by "
-             "max(||G||_F, eps), which differs for matrices whose norm is near eps",
-             "Keller Jordan's zeropower_via_newtonschulz5 (X / (X.norm() + eps))")
-def newton_schulz(G, steps=5, eps=1e-7):
-    a, b, c = 3.4445, -4.7750, 2.0315
-    tall = G.shape[0] > G.shape[1]
-    X = G.T if tall else G
-    X = X / (np.linalg.norm(X) + eps)
-    for _ in range(steps):
-        A = X @ X.T
-        X = a * X + (b * A + c * A @ A) @ X
-    return X.T if tall else X
-
-
-@_convention(10, "cubic-coefficients",
-             "the classic cubic Newton-Schulz iteration X = 1.5*X - 0.5*(X@X.T)@X; Muon uses the quintic "
-             "with (a, b, c) = (3.4445, -4.7750, 2.0315), X = a*X + (b*A + c*A@A)@X with A = X@X.T",
-             "the textbook Newton-Schulz iteration for the polar factor (Higham)")
-def newton_schulz(G, steps=5, eps=1e-7):  # noqa: F811
-    tall = G.shape[0] > G.shape[1]
-    X = G.T if tall else G
-    X = X / max(np.linalg.norm(X), eps)
-    for _ in range(steps):
-        X = 1.5 * X - 0.5 * (X @ X.T) @ X
-    return X.T if tall else X
-
-
-@_convention(10, "original-momentum",
-             "the momentum is undamped, buf = momentum*buf + G, with the look-ahead G + momentum*buf; "
-             "the exercise (torch.optim.Muon) averages, buf = momentum*buf + (1 - momentum)*G, and "
-             "orthogonalizes (1 - momentum)*G + momentum*buf",
-             "Keller Jordan's first Muon (2024), SGD-style momentum")
-def muon_update(W, G, buf, lr=1e-3, momentum=0.95, nesterov=True, steps=5, weight_decay=0.0):
-    buf = momentum * buf + G
-    u = G + momentum * buf if nesterov else buf
-    rows, cols = W.shape
-    scale = max(1.0, rows / cols) ** 0.5
-    return W * (1 - lr * weight_decay) - lr * scale * newton_schulz(u, steps), buf  # noqa: F821
-
-
-@_convention(10, "rms-matched-scale",
-             "the step is scaled by 0.2*sqrt(max(rows, cols)) (matching AdamW's update RMS); the exercise "
-             "scales by sqrt(max(1, rows/cols))",
-             "Moonlight (Liu et al. 2025)")
-def muon_update(W, G, buf, lr=1e-3, momentum=0.95, nesterov=True, steps=5, weight_decay=0.0):  # noqa: F811
-    buf = momentum * buf + (1 - momentum) * G
-    u = (1 - momentum) * G + momentum * buf if nesterov else buf
-    scale = 0.2 * max(W.shape) ** 0.5
-    return W * (1 - lr * weight_decay) - lr * scale * newton_schulz(u, steps), buf  # noqa: F821
-
-
-@_convention(10, "scale-without-max",
-             "the shape factor is sqrt(rows/cols), which shrinks the step of wide matrices; the exercise "
-             "uses sqrt(max(1, rows/cols))",
-             "code that drops the max(1, ...)")
-def muon_update(W, G, buf, lr=1e-3, momentum=0.95, nesterov=True, steps=5, weight_decay=0.0):  # noqa: F811
-    buf = momentum * buf + (1 - momentum) * G
-    u = (1 - momentum) * G + momentum * buf if nesterov else buf
-    rows, cols = W.shape
-    return W * (1 - lr * weight_decay) - lr * (rows / cols) ** 0.5 * newton_schulz(u, steps), buf  # noqa: F821
-
-
-@_convention(10, "decay-after-step",
-             "the decay multiplies the already-updated weights, (W - lr*scale*NS(u))*(1 - lr*weight_decay); "
-             "the exercise decays W before the step, W*(1 - lr*weight_decay) - lr*scale*NS(u)",
-             "code that applies weight decay last")
-def muon_update(W, G, buf, lr=1e-3, momentum=0.95, nesterov=True, steps=5, weight_decay=0.0):  # noqa: F811
-    buf = momentum * buf + (1 - momentum) * G
-    u = (1 - momentum) * G + momentum * buf if nesterov else buf
-    rows, cols = W.shape
-    W = W - lr * max(1.0, rows / cols) ** 0.5 * newton_schulz(u, steps)  # noqa: F821
-    return W * (1 - lr * weight_decay), buf
+# Newton-Schulz and Muon variants differ from the exercise (and from the mistakes of
+# exercise 10) in one expression or two: each is one call of the shared template.
+CONVENTIONS += [
+    built(10, "norm-plus-eps",
+          "the normalization divides by ||G||_F + eps; the exercise (torch.optim.Muon) divides by "
+          "max(||G||_F, eps), which differs for matrices whose norm is near eps",
+          newton_schulz_source(normalize="X / (np.linalg.norm(X) + eps)"),
+          "Keller Jordan's zeropower_via_newtonschulz5 (X / (X.norm() + eps))"),
+    built(10, "cubic-coefficients",
+          "the classic cubic Newton-Schulz iteration X = 1.5*X - 0.5*(X@X.T)@X; Muon uses the quintic "
+          "with (a, b, c) = (3.4445, -4.7750, 2.0315), X = a*X + (b*A + c*A@A)@X with A = X@X.T",
+          newton_schulz_source(cubic=True),
+          "the textbook Newton-Schulz iteration for the polar factor (Higham)"),
+    built(10, "original-momentum",
+          "the momentum is undamped, buf = momentum*buf + G, with the look-ahead G + momentum*buf; "
+          "the exercise (torch.optim.Muon) averages, buf = momentum*buf + (1 - momentum)*G, and "
+          "orthogonalizes (1 - momentum)*G + momentum*buf",
+          muon_source(buf="momentum * buf + G", u="G + momentum * buf if nesterov else buf"),
+          "Keller Jordan's first Muon (2024), SGD-style momentum"),
+    built(10, "rms-matched-scale",
+          "the step is scaled by 0.2*sqrt(max(rows, cols)) (matching AdamW's update RMS); the exercise "
+          "scales by sqrt(max(1, rows/cols))",
+          muon_source(scale="0.2 * max(rows, cols) ** 0.5"),
+          "Moonlight (Liu et al. 2025)"),
+    built(10, "scale-without-max",
+          "the shape factor is sqrt(rows/cols), which shrinks the step of wide matrices; the exercise "
+          "uses sqrt(max(1, rows/cols))",
+          muon_source(scale="(rows / cols) ** 0.5"),
+          "code that drops the max(1, ...)"),
+    built(10, "decay-after-step",
+          "the decay multiplies the already-updated weights, (W - lr*scale*NS(u))*(1 - lr*weight_decay); "
+          "the exercise decays W before the step, W*(1 - lr*weight_decay) - lr*scale*NS(u)",
+          muon_source(decay_after=True),
+          "code that applies weight decay last"),
+]

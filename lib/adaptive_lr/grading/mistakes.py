@@ -32,6 +32,8 @@ class Mistake(NamedTuple):
     impl: Callable
     origin: str = ""
     """Where students meet this convention (a library, a textbook, a course), quoted in messages."""
+    code: str = ""
+    """The source of an entry built from a template (:func:`newton_schulz_source`, :func:`muon_source`)."""
 
     @property
     def key(self) -> str:
@@ -40,6 +42,8 @@ class Mistake(NamedTuple):
     @property
     def source(self) -> str:
         """The implementation's source, without the registering decorator."""
+        if self.code:
+            return self.code
         lines = textwrap.dedent(inspect.getsource(self.impl)).splitlines()
         start = next(i for i, line in enumerate(lines) if line.startswith("def "))
         return "\n".join(lines[start:]) + "\n"
@@ -58,6 +62,56 @@ def _mistake(exercise: int, slug: str, description: str):
         return fn
 
     return register
+
+
+def built(exercise: int, slug: str, description: str, code: str, origin: str = "") -> Mistake:
+    """A catalogue entry whose implementation is ``code``, a template's source."""
+    namespace = {"np": np}
+    exec(compile(code, f"<{slug}>", "exec"), namespace)  # noqa: S102  (the catalogue's own templates)
+    name = code[len("def "):code.index("(")]
+    return Mistake(exercise, name, slug, description, namespace[name], origin, code)
+
+
+def newton_schulz_source(normalize: str | None = "X / max(np.linalg.norm(X), eps)", cubic: bool = False) -> str:
+    """``newton_schulz`` as students write it, varied where their versions differ.
+
+    ``normalize`` is the expression that scales ``X`` before the iteration
+    (``None``: not scaled); ``cubic`` takes the textbook iteration
+    ``X = 1.5*X - 0.5*(X@X.T)@X`` instead of Muon's quintic one.
+    """
+    lines = ["def newton_schulz(G, steps=5, eps=1e-7):"]
+    if not cubic:
+        lines.append("    a, b, c = 3.4445, -4.7750, 2.0315")
+    lines += ["    tall = G.shape[0] > G.shape[1]", "    X = G.T if tall else G"]
+    if normalize:
+        lines.append(f"    X = {normalize}")
+    lines.append("    for _ in range(steps):")
+    if cubic:
+        lines.append("        X = 1.5 * X - 0.5 * (X @ X.T) @ X")
+    else:
+        lines += ["        A = X @ X.T", "        X = a * X + (b * A + c * A @ A) @ X"]
+    lines.append("    return X.T if tall else X")
+    return "\n".join(lines) + "\n"
+
+
+def muon_source(buf: str = "momentum * buf + (1 - momentum) * G",
+                u: str = "(1 - momentum) * G + momentum * buf if nesterov else buf",
+                scale: str | None = "max(1.0, rows / cols) ** 0.5", decay_after: bool = False) -> str:
+    """``muon_update`` as students write it, varied where their versions differ.
+
+    ``buf`` is the new momentum buffer, ``u`` what is orthogonalized, ``scale``
+    the shape factor of the step (``None``: none), ``decay_after`` decays the
+    updated weights instead of the weights before the step. The step calls
+    ``newton_schulz``, the student's own in a notebook.
+    """
+    step = "lr * scale * newton_schulz(u, steps)" if scale else "lr * newton_schulz(u, steps)"
+    new_w = f"(W - {step}) * (1 - lr * weight_decay)" if decay_after else f"W * (1 - lr * weight_decay) - {step}"
+    return ("def muon_update(W, G, buf, lr=1e-3, momentum=0.95, nesterov=True, steps=5, weight_decay=0.0):\n"
+            f"    buf = {buf}\n"
+            f"    u = {u}\n"
+            "    rows, cols = W.shape\n"
+            + (f"    scale = {scale}\n" if scale else "")
+            + f"    return {new_w}, buf\n")
 
 
 def of_function(name: str) -> list[Mistake]:
@@ -479,48 +533,25 @@ def shampoo_update(W, G, L, R, lr):  # noqa: F811
 # --- 10. Muon -----------------------------------------------------------------------
 
 
-@_mistake(10, "no-normalization",
+MISTAKES += [
+    built(10, "no-normalization",
           "Newton-Schulz without normalization: divide by max(||G||_F, eps) first, so that every "
           "singular value is <= 1, inside the region where the iteration converges; otherwise it "
-          "blows up")
-def newton_schulz(G, steps=5, eps=1e-7):
-    a, b, c = 3.4445, -4.7750, 2.0315
-    tall = G.shape[0] > G.shape[1]
-    X = G.T if tall else G
-    for _ in range(steps):
-        A = X @ X.T
-        X = a * X + (b * A + c * A @ A) @ X
-    return X.T if tall else X
-
-
-@_mistake(10, "ignores-nesterov",
+          "blows up",
+          newton_schulz_source(normalize=None)),
+    built(10, "ignores-nesterov",
           "the Nesterov look-ahead is missing: with nesterov=True (the default) Muon "
-          "orthogonalizes (1 - momentum)*G + momentum*buf, not buf")
-def muon_update(W, G, buf, lr=1e-3, momentum=0.95, nesterov=True, steps=5, weight_decay=0.0):
-    buf = momentum * buf + (1 - momentum) * G
-    rows, cols = W.shape
-    scale = max(1.0, rows / cols) ** 0.5
-    return W * (1 - lr * weight_decay) - lr * scale * newton_schulz(buf, steps), buf  # noqa: F821
-
-
-@_mistake(10, "no-shape-scale",
+          "orthogonalizes (1 - momentum)*G + momentum*buf, not buf",
+          muon_source(u="buf")),
+    built(10, "no-shape-scale",
           "the shape factor is missing: Muon's step is lr*sqrt(max(1, rows/cols))*NS(u), larger for "
-          "tall matrices")
-def muon_update(W, G, buf, lr=1e-3, momentum=0.95, nesterov=True, steps=5, weight_decay=0.0):  # noqa: F811
-    buf = momentum * buf + (1 - momentum) * G
-    u = (1 - momentum) * G + momentum * buf if nesterov else buf
-    return W * (1 - lr * weight_decay) - lr * newton_schulz(u, steps), buf  # noqa: F821
-
-
-@_mistake(10, "undamped-momentum",
+          "tall matrices",
+          muon_source(scale=None)),
+    built(10, "undamped-momentum",
           "the momentum buffer is not damped: Muon's buffer is an average, "
-          "buf = momentum*buf + (1 - momentum)*G, not momentum*buf + G")
-def muon_update(W, G, buf, lr=1e-3, momentum=0.95, nesterov=True, steps=5, weight_decay=0.0):  # noqa: F811
-    buf = momentum * buf + G
-    u = (1 - momentum) * G + momentum * buf if nesterov else buf
-    rows, cols = W.shape
-    scale = max(1.0, rows / cols) ** 0.5
-    return W * (1 - lr * weight_decay) - lr * scale * newton_schulz(u, steps), buf  # noqa: F821
+          "buf = momentum*buf + (1 - momentum)*G, not momentum*buf + G",
+          muon_source(buf="momentum * buf + G")),
+]
 
 
 def runnable(mistake: Mistake, reference_module) -> Callable:

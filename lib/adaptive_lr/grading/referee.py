@@ -36,10 +36,6 @@ from .compare import RTOL, Got, digits_for, entry, fmt, low_precision, mismatch,
 from .diagnosis import diagnose
 from .verdict import Verdict
 
-# float32 tolerance multipliers where the reference itself loses digits in float32
-# (an eigendecomposition, five Newton-Schulz steps that amplify rounding).
-_F32_FACTOR = {"matrix_inverse_root": 5.0, "shampoo_update": 5.0, "newton_schulz": 5.0, "muon_update": 5.0}
-
 _SIGNATURE_ERRORS = ("unexpected keyword argument", "positional argument", "required positional")
 
 
@@ -51,7 +47,7 @@ def _optim():
 
 def _rtol(name, dtype):
     base = RTOL.get(dtype, RTOL["float64"])
-    return base * (_F32_FACTOR.get(name, 1.0) if dtype == "float32" else 1.0)
+    return base * (FUNCTIONS[name].f32_factor if dtype == "float32" else 1.0)
 
 
 def _upcast(case):
