@@ -105,17 +105,7 @@ def write_tree(folder: Path, files: dict) -> None:
 
 
 def prepare_worker() -> None:
-    """Once per worker process: the environment nbgrader and the kernels it starts need.
-
-    The worker dies with its coordinator (``PR_SET_PDEATHSIG``): a killed batch
-    leaves no grader running.
-    """
-    import ctypes
-
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, 9, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
+    """The environment nbgrader and the kernels it starts need (idempotent)."""
     import adaptive_lr
 
     lib = str(Path(adaptive_lr.__file__).resolve().parents[1])
@@ -239,7 +229,15 @@ _COMMON: Common | None = None  # a local worker's batch (see start_worker)
 
 def start_worker(common: Common) -> None:
     """Initializer of a local worker process: the batch's :class:`Common`, sent once."""
+    import ctypes
+
     global _COMMON
+    # The worker dies with its coordinator (PR_SET_PDEATHSIG): a killed batch leaves no
+    # grader running. (Not on Dask, whose nanny manages its workers' lives.)
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, 9, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
     prepare_worker()
     _COMMON = common
 
