@@ -9,10 +9,10 @@
 2. checksums of every file under ``submitted/`` (they must not change);
 3. intake (:mod:`.intake`): folders that hold no gradable notebook get 0 and
    the reason, and are never run;
-4. every other submission is graded on its own (:mod:`.task`): one
-   ``nbgrader autograde`` process per submission, in its own sandbox
-   account, ``workers`` at a time on this machine, or on a Dask cluster
-   (``scheduler``). This process is the only writer of the course's
+4. every other submission is graded on its own (:mod:`.task`), by
+   ``workers`` long-lived worker processes on this machine (each imports
+   nbgrader once, holds its own sandbox account and grades one submission
+   at a time), or on a Dask cluster (``scheduler``). This process is the only writer of the course's
    gradebook (SQLite or PostgreSQL) and folders: each result comes back as
    data and is written here, one student at a time;
 5. a student whose submission, ``source/`` and grading configuration are
@@ -30,7 +30,7 @@ import json
 import os
 import shutil
 import tempfile
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import nbformat
@@ -41,7 +41,8 @@ from .pipeline import ASSIGNMENT, NOTEBOOK, Course
 from .progress import Progress
 from .schedule import apply_due_date
 from .record import GradingRecord, Status
-from .task import GRADING_ENV, Common, Task, grade_submission, read_tree, sha256, write_tree
+from .task import (GRADING_ENV, Common, Task, grade_in_worker, grade_submission, read_tree, sha256,
+                   start_worker, write_tree)
 from .verify import checks_to_json, hidden_checks
 
 REPORT_NAME = "grading_report.csv"
@@ -123,15 +124,19 @@ def _store(course: Course, outcome) -> None:
 
 
 def _run_local(common, tasks, workers, on_done) -> None:
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grader") as pool:
-        futures = [pool.submit(grade_submission, common, t) for t in tasks]
-        try:
-            for future in as_completed(futures):
-                on_done(future.result())
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
+    """``workers`` long-lived processes, one submission at a time each (see :mod:`.task`)."""
+    import multiprocessing
+
+    # spawn: a fresh interpreter per worker, not a fork of this (threaded) coordinator.
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)),
+                               mp_context=multiprocessing.get_context("spawn"),
+                               initializer=start_worker, initargs=(common,))
+    futures = [pool.submit(grade_in_worker, t) for t in tasks]
+    try:
+        for future in as_completed(futures):
+            on_done(future.result())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _run_dask(common, tasks, scheduler, on_done) -> None:

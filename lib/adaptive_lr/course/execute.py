@@ -26,6 +26,7 @@ which :mod:`adaptive_lr.course.batch` turns into the report's status column.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -187,32 +188,43 @@ class SandboxedExecute(Execute):
     ).tag(config=True)
 
     _kernelspec_dir = None
+    _kernelspec_key = None
     _account = None  # the grading account this process holds (see claim_account)
     _account_lock = None
+    _account_base = None
 
     def _prepare_sandbox(self) -> None:
         if not self.sandbox:
             self._recheck_kernel = self.kernel_name or "python3"
             return
         become_subreaper()
-        if is_root() and SandboxedExecute._account is None:
+        if is_root() and SandboxedExecute._account_base != self.sandbox_user:
+            # Claimed once per process and kept for every notebook it grades; a process
+            # told to grade as another base account gives its account back first.
+            if SandboxedExecute._account_lock is not None:
+                os.close(SandboxedExecute._account_lock)
+                SandboxedExecute._account_lock = None
             SandboxedExecute._account = claim_account(self.sandbox_user)
+            SandboxedExecute._account_base = self.sandbox_user
         # Not written back to the sandbox_user trait: nbconvert re-runs the
         # client's __init__ in preprocess(), which would reset it from the config.
         self._user = SandboxedExecute._account or self.sandbox_user
-        if SandboxedExecute._kernelspec_dir is None:
+        limits = Limits(self.memory_bytes, self.cpu_seconds, self.max_processes, self.max_file_bytes)
+        hide = course_secrets(self.config) + [p for p in self.hide_paths if p]
+        # A long-lived grading process (adaptive_lr.course.task) grades many scratch
+        # courses: the specs are written again whenever what they hide or limit changes.
+        key = (limits, self._user, tuple(hide), self.figures)
+        if SandboxedExecute._kernelspec_key != key:
+            old = SandboxedExecute._kernelspec_dir
             base = tempfile.mkdtemp(prefix="adaptive-lr-kernels-")
-            limits = Limits(
-                self.memory_bytes, self.cpu_seconds, self.max_processes, self.max_file_bytes
-            )
-            hide = course_secrets(self.config) + [p for p in self.hide_paths if p]
             write_grading_kernelspecs(
                 os.path.join(base, "kernels"), limits, self._user, hide, figures=self.figures
             )
-            SandboxedExecute._kernelspec_dir = base
-            os.environ["JUPYTER_PATH"] = base + (
-                os.pathsep + os.environ["JUPYTER_PATH"] if os.environ.get("JUPYTER_PATH") else ""
-            )
+            paths = [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p and p != old]
+            os.environ["JUPYTER_PATH"] = os.pathsep.join([base, *paths])
+            SandboxedExecute._kernelspec_dir, SandboxedExecute._kernelspec_key = base, key
+            if old:
+                shutil.rmtree(old, ignore_errors=True)
         self.kernel_name = KERNEL_NAME
         self._recheck_kernel = RECHECK_KERNEL
 
@@ -315,7 +327,8 @@ class SandboxedExecute(Execute):
         # Every hidden test is re-run, not only the passed ones: the record's message and
         # catalogued mistakes per test come from these grader-side verdicts.
         try:
-            verdicts = recheck(nb, self._recheck_kernel, float(self.timeout or 60), checks)
+            verdicts = recheck(nb, self._recheck_kernel, float(self.timeout or 60), checks,
+                               passed=passed)
         finally:
             if self.sandbox and is_root():
                 reap(self._user)

@@ -1,6 +1,6 @@
 """Grade one submission in a private scratch course: the unit of work of every batch worker.
 
-:func:`grade_submission` is what a local worker thread or a Dask worker runs.
+:func:`grade_submission` is what a local worker process or a Dask worker runs.
 Everything it needs travels with the task, as bytes (:class:`Common` once per
 batch, :class:`Task` per student): the course's ``source/``, the release, the
 grading configuration, the parsed hidden checks, a gradebook that holds only
@@ -8,20 +8,27 @@ the assignment, and the student's submitted folder. So a worker needs no
 shared file system and no access to the course's gradebook: it needs the
 environment (this package and its dependencies) and root for the sandbox.
 
-In a fresh temporary folder it lays out an nbgrader course, runs one
-``nbgrader autograde`` for the student (its own process, which claims its own
-sandbox account), and sends back the :class:`~.record.GradingRecord`, the
-autograded folder (as bytes) and the grades (as data) for the coordinator,
-the only writer of the course's gradebook and folders.
+A worker is a long-lived, single-threaded process: it imports nbgrader once
+and grades many submissions, each in a fresh temporary folder laid out as an
+nbgrader course, with a configuration loaded afresh from that course's
+``nbgrader_config.py`` and nbgrader's ``Autograde`` converter run in-process.
+The worker claims its sandbox account once and keeps it (each kernel still
+runs in that account, and is reaped after each notebook); the kernelspecs
+are rewritten for each scratch course, whose secrets they hide. It sends back
+the :class:`~.record.GradingRecord`, the autograded folder (as bytes) and the
+grades (as data) for the coordinator, the only writer of the course's
+gradebook and folders.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
+import io
+import logging
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -52,16 +59,6 @@ c.SandboxedExecute.hidden_checks_file = {checks!r}
 c.SandboxedExecute.hide_paths = list(c.SandboxedExecute.hide_paths) + {hide!r}
 '''
 
-# nbgrader dies with its worker (PR_SET_PDEATHSIG): a killed batch leaves no grader running.
-_LAUNCH = (
-    "import ctypes, runpy, sys\n"
-    "try:\n    ctypes.CDLL(None, use_errno=True).prctl(1, 9, 0, 0, 0)\n"
-    "except (OSError, AttributeError):\n    pass\n"
-    "sys.argv = ['nbgrader'] + sys.argv[1:]\n"
-    "runpy.run_module('nbgrader', run_name='__main__', alter_sys=True)\n"
-)
-
-
 @dataclass(frozen=True)
 class Common:
     """What every submission of one batch is graded with."""
@@ -88,7 +85,7 @@ class Outcome:
     autograded: dict  # path relative to autograded/<student>/ -> bytes
     grades: dict | None  # adaptive_lr.course.transfer.read_submission
     log: str
-    peak_rss_kb: int = 0  # largest process so far of this worker (nbgrader or a kernel), in KiB
+    peak_rss_kb: int = 0  # largest process so far of this worker (itself or a kernel), in KiB
 
 
 def read_tree(folder: Path) -> dict:
@@ -107,19 +104,71 @@ def write_tree(folder: Path, files: dict) -> None:
         path.write_bytes(data)
 
 
-def _env(common: Common) -> dict:
-    env = dict(os.environ)
+def prepare_worker() -> None:
+    """The environment nbgrader and the kernels it starts need (idempotent)."""
     import adaptive_lr
 
     lib = str(Path(adaptive_lr.__file__).resolve().parents[1])
-    env["PYTHONPATH"] = lib + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    for key in ("ADAPTIVE_LR_COURSE_ROOT", "ADAPTIVE_LR_GRADEBOOK_URL", *GRADING_ENV):
-        env.pop(key, None)
-    env.update(common.env)
+    paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    if lib not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([lib, *[p for p in paths if p]])
+    for key in ("ADAPTIVE_LR_COURSE_ROOT", "ADAPTIVE_LR_GRADEBOOK_URL"):
+        os.environ.pop(key, None)
     # nbgrader runs `alembic` from PATH: this environment's.
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    return env
+    bindir = os.path.dirname(sys.executable)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+
+
+def _use_grading_env(common: Common) -> None:
+    """The batch's grading environment, which grader_config.py reads when it is loaded."""
+    for key in GRADING_ENV:
+        if key in common.env:
+            os.environ[key] = common.env[key]
+        else:
+            os.environ.pop(key, None)
+
+
+def _autograde(work: Path, student: str) -> tuple[str, int]:
+    """nbgrader's ``autograde --force --student=student`` in ``work``, in this process.
+
+    Returns nbgrader's log and 0, or 1 when it reported a failure. The
+    configuration is read afresh from ``work/nbgrader_config.py`` (which loads
+    grader_config.py) for every submission, as a new nbgrader process would.
+    """
+    from nbgrader.converters import Autograde
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    stream = io.StringIO()
+    log = logging.getLogger(f"adaptive_lr.grade.{os.getpid()}")
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("[%(name)s | %(levelname)s] %(message)s"))
+    log.handlers[:] = [handler]
+    cwd = os.getcwd()
+    code = 0
+    stack = contextlib.ExitStack()
+    try:
+        os.chdir(work)
+        # What nbgrader, SQLAlchemy and the kernel launcher print goes to this submission's log.
+        stack.enter_context(contextlib.redirect_stdout(stream))
+        stack.enter_context(contextlib.redirect_stderr(stream))
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(work), log=log).load_config()
+        config.CourseDirectory.student_id = student
+        config.BaseConverter.force = True
+        coursedir = CourseDirectory(config=config, log=log)
+        Autograde(coursedir=coursedir, config=config, log=log).start()
+    except Exception as err:  # noqa: BLE001  (nbgrader's failure: this submission is not graded)
+        log.error("autograde failed: %s: %s", type(err).__name__, err)
+        code = 1
+    finally:
+        stack.close()
+        os.chdir(cwd)
+        log.handlers[:] = []
+    return stream.getvalue(), code
 
 
 def _nbgrader_failure(log: str) -> str:
@@ -128,14 +177,16 @@ def _nbgrader_failure(log: str) -> str:
     return f"nbgrader could not grade this notebook ({last}); see nbgrader.log"
 
 
-def grade_submission(common: Common, task: Task, timeout: float | None = None) -> Outcome:
-    """Grade ``task`` with ``common`` in a scratch course; nothing outside it is written."""
+def grade_submission(common: Common, task: Task) -> Outcome:
+    """Grade ``task`` with ``common`` in a scratch course, in this process; nothing outside it is written."""
     import nbformat
 
     from . import collect
     from .transfer import read_submission
 
     start = time.monotonic()
+    prepare_worker()
+    _use_grading_env(common)
     work = Path(tempfile.mkdtemp(prefix="adaptive-lr-grade-"))
     try:
         write_tree(work, common.files)
@@ -151,20 +202,10 @@ def grade_submission(common: Common, task: Task, timeout: float | None = None) -
                 hide=[p for p in common.hide if os.path.exists(p)],
             )
         )
-        if timeout is None:
-            timeout = 2 * int(common.env.get("ADAPTIVE_LR_NOTEBOOK_TIMEOUT", "900")) + 300
-        cmd = [sys.executable, "-c", _LAUNCH, "autograde", "--force", f"--student={task.student}"]
-        proc = subprocess.Popen(cmd, cwd=work, env=_env(common), stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
-        try:
-            log, _ = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            log, _ = proc.communicate()
-            log += f"\n[adaptive-lr] nbgrader did not finish within {timeout:.0f} s and was stopped\n"
-        peak = _peak_rss_of_children()
+        log, code = _autograde(work, task.student)
+        peak = _peak_rss()
         seconds = round(time.monotonic() - start, 2)
-        log = f"\n$ nbgrader autograde --student={task.student}  ({seconds} s, exit {proc.returncode})\n{log}"
+        log = f"\n$ nbgrader autograde --student={task.student}  ({seconds} s, exit {code})\n{log}"
         path = work / "autograded" / task.student / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
         grades = read_submission(f"sqlite:///{work / GRADEBOOK_FILE}", ASSIGNMENT, task.student)
         base = {"sha256": task.sha256, "key": task.key}
@@ -174,7 +215,7 @@ def grade_submission(common: Common, task: Task, timeout: float | None = None) -
             return Outcome(record, {}, None, log, peak)
         nb = nbformat.read(path, as_version=4)
         record = collect.graded_record(task.student, nb, grades, NOTEBOOK, **base)
-        # The whole cost of this submission, nbgrader's start and the gradebook included.
+        # The whole cost of this submission: the scratch course, nbgrader and the gradebook included.
         timings = dataclasses.replace(record.timings, total=round(time.monotonic() - start, 2))
         record = dataclasses.replace(record, timings=timings)
         autograded = read_tree(work / "autograded" / task.student)
@@ -183,10 +224,37 @@ def grade_submission(common: Common, task: Task, timeout: float | None = None) -
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _peak_rss_of_children() -> int:
+_COMMON: Common | None = None  # a local worker's batch (see start_worker)
+
+
+def start_worker(common: Common) -> None:
+    """Initializer of a local worker process: the batch's :class:`Common`, sent once."""
+    import ctypes
+
+    global _COMMON
+    # The worker dies with its coordinator (PR_SET_PDEATHSIG): a killed batch leaves no
+    # grader running. (Not on Dask, whose nanny manages its workers' lives.)
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, 9, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    prepare_worker()
+    _COMMON = common
+
+
+def grade_in_worker(task: Task) -> Outcome:
+    """:func:`grade_submission` with the batch this worker process was started with."""
+    if _COMMON is None:
+        raise RuntimeError("grade_in_worker runs in a process started with start_worker")
+    return grade_submission(_COMMON, task)
+
+
+def _peak_rss() -> int:
+    """The largest process of this worker so far, itself or a kernel it ran, in KiB."""
     import resource
 
-    return int(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    return int(max(resource.getrusage(who).ru_maxrss
+                   for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)))
 
 
 def sha256(data: bytes) -> str:

@@ -9,7 +9,8 @@ scored 50/50 that way). So after the notebook has run, :func:`recheck`
 
 1. starts a fresh kernel in the grading sandbox with the reference
    implementation (``adaptive_lr/optim``) hidden, so nothing there can call it;
-2. runs only the student's answer cells in it;
+2. runs the notebook's cells but its tests and its unused plots in it
+   (:func:`needed_cells`);
 3. for each hidden test, sends the cases' inputs (generated here, from the
    seed written in the restored test cell), and receives what the student's
    function returned, as data (:mod:`adaptive_lr.grading.wire`: arrays and
@@ -28,6 +29,7 @@ from __future__ import annotations
 import ast
 import base64
 import json
+import symtable
 import time
 from dataclasses import asdict, dataclass
 
@@ -322,18 +324,93 @@ def _combine(verdicts: list[Verdict]) -> Verdict:
     )
 
 
-def recheck(nb, kernel_name: str, timeout: float, checks: dict) -> dict:
+def _symbols(source: str) -> tuple[set, set]:
+    """Names ``source`` binds in the notebook's namespace and the notebook's names it reads
+    (a function's own locals are neither)."""
+    bound, read, todo = set(), set(), [symtable.symtable(source, "<cell>", "exec")]
+    while todo:
+        table = todo.pop()
+        todo.extend(table.get_children())
+        module = table.get_type() == "module"
+        for sym in table.get_symbols():
+            if not (module or sym.is_global()):
+                continue
+            if sym.is_referenced():
+                read.add(sym.get_name())
+            if sym.is_assigned() or sym.is_imported() or (module and sym.is_namespace()):
+                bound.add(sym.get_name())
+    return bound, read
+
+
+def _bindings(source: str) -> tuple[set, set, bool]:
+    """What a cell binds, what it reads that an earlier cell bound, and whether it imports
+    (effects its names do not show). Statement by statement: ``t = 3; x = t`` reads no ``t``."""
+    tree = ast.parse(source)
+    bound, read = set(), set()
+    for statement in tree.body:
+        b, r = _symbols(ast.unparse(statement))
+        read |= r - bound
+        bound |= b
+    opaque = any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.walk(tree))
+    return bound, read, opaque
+
+
+def needed_cells(nb, checks: dict) -> set[int]:
+    """Indices of the cells the re-check runs: every cell but the test cells and unused plots.
+
+    The re-check needs the student's definitions, not their plots. A free
+    code cell (not an answer, not a test, not locked: the figure cells and
+    cells a student added) is left out when nothing it binds is read by a
+    later cell that runs, nor is a checked name, and it imports nothing; found by one backward pass over the cells.
+    Answer cells, the setup cell and anything that does not parse always run.
+    """
+    live = {c.name for cs in checks.values() for c in cs} | {
+        c.variable for cs in checks.values() for c in cs if c.variable
+    }
+    keep = set()
+    for index in range(len(nb.cells) - 1, -1, -1):
+        cell = nb.cells[index]
+        md = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type != "code" or (md.get("grade") and not md.get("solution")):
+            continue
+        try:
+            bound, read, opaque = _bindings(cell.source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            keep.add(index)
+            continue
+        free = not (md.get("solution") or md.get("locked"))
+        if free and not opaque and not (bound & live):
+            continue
+        keep.add(index)
+        live |= read
+    return keep
+
+
+def recheck(nb, kernel_name: str, timeout: float, checks: dict, passed=()) -> dict:
     """grade_id -> :class:`~adaptive_lr.grading.verdict.Verdict` for every hidden test of ``nb``.
 
     ``checks`` is :func:`hidden_checks` of the source notebook. The
-    notebook's cells run in order in a fresh kernel, except its test cells:
-    where a test cell with hidden checks stands (found by grade id), its cases
-    are run and judged here instead. A check that cannot be completed (the
-    kernel dies, a cell will not stop, nothing comes back) is a failed verdict
-    with the reason; in the notebook those tests did not run either.
+    notebook's cells run in order in a fresh kernel, except its test cells
+    and the cells the answers do not need (:func:`needed_cells`): where a
+    test cell with hidden checks stands (found by grade id), its cases are
+    run and judged here instead. Should a test in ``passed`` (the grade ids
+    that passed in the notebook) fail with cells left out, the re-check is
+    run again with every cell, and that run's verdicts count: leaving out a
+    plot never turns a pass into a failure. A check that cannot be completed
+    (the kernel dies, a cell will not stop, nothing comes back) is a failed
+    verdict with the reason; in the notebook those tests did not run either.
     """
     if not checks:
         return {}
+    needed = needed_cells(nb, checks)
+    verdicts = _recheck_cells(nb, kernel_name, timeout, checks, needed)
+    everything = {i for i, c in enumerate(nb.cells) if c.cell_type == "code"}
+    if any(not verdicts[g].passed for g in passed if g in verdicts) and not everything <= needed:
+        verdicts = _recheck_cells(nb, kernel_name, timeout, checks, everything)
+    return verdicts
+
+
+def _recheck_cells(nb, kernel_name: str, timeout: float, checks: dict, needed: set) -> dict:
     verdicts = {}
     try:
         # Before any of the student's code runs, a failure is the grader's, not the
@@ -343,7 +420,7 @@ def recheck(nb, kernel_name: str, timeout: float, checks: dict) -> dict:
     except Exception as err:
         raise RecheckUnavailable(f"the re-check kernel did not start: {err}") from err
     try:
-        for cell in nb.cells:
+        for index, cell in enumerate(nb.cells):
             md = cell.get("metadata", {}).get("nbgrader", {})
             if cell.cell_type != "code":
                 continue
@@ -359,7 +436,7 @@ def recheck(nb, kernel_name: str, timeout: float, checks: dict) -> dict:
                     except Exception as err:  # noqa: BLE001  (no usable answer: a failed verdict)
                         found.append(Verdict(False, f"re-check failed ({err})"))
                 verdicts[grade_id] = _combine(found)
-            elif not is_test:
+            elif not is_test and index in needed:
                 kernel.run(cell.source)
     except Exception as err:  # noqa: BLE001  (Stuck, or the kernel would not start)
         for grade_id in checks:
