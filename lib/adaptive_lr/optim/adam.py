@@ -116,9 +116,11 @@ def amsgrad_update(theta, grad, m, v, vmax, t, lr=1e-3, beta1=0.9, beta2=0.999, 
     The running maximum is taken over the *uncorrected* second moment and then
     bias-corrected, as ``torch.optim.Adam(amsgrad=True)`` does; epsilon is
     added outside the square root, as in Adam. Because
-    :math:`v^{\\max}` never decreases, the effective step
-    :math:`\eta/\sqrt{\hat v^{\\max}}` never grows, which repairs Adam's
-    non-convergence on Reddi et al.'s online problem.
+    :math:`v^{\\max}` never decreases, the uncorrected step
+    :math:`\eta/\sqrt{v^{\\max}}` never grows (the bias-corrected one can
+    still grow while :math:`1/(1-\beta_2^t)` fades, by at most
+    :math:`1/\sqrt{1-\beta_2^{t_0}}` after the step :math:`t_0` that set the
+    maximum), which repairs Adam's non-convergence on Reddi et al.'s online problem.
 
     Reference: Reddi, Kale and Kumar, "On the Convergence of Adam and Beyond", ICLR 2018.
     """

@@ -71,13 +71,13 @@ def lars_update(w, grad, velocity, lr, momentum=0.9, weight_decay=0.0, trust_coe
     .. math::
 
         u_t &= g_t + \lambda\, w_{t-1} \\
-        \rho_t &= \begin{cases} \kappa\, \|w_{t-1}\| / \|u_t\| & \text{both norms} > 0 \\
+        \rho_t &= \begin{cases} \tau\, \|w_{t-1}\| / \|u_t\| & \text{both norms} > 0 \\
                                 1 & \text{otherwise} \end{cases} \\
         b_t &= \mu\, b_{t-1} + \eta\, \rho_t\, u_t \\
         w_t &= w_{t-1} - b_t
 
-    :math:`\kappa` is the trust coefficient. The step's size is set by
-    :math:`\eta\kappa\|w\|`, whatever the scale of the gradient: that is what
+    :math:`\tau` is the trust coefficient. The step's size is set by
+    :math:`\eta\tau\|w\|`, whatever the scale of the gradient: that is what
     lets large-batch training use one learning rate for layers whose gradients
     differ by orders of magnitude. This is ``optax.lars`` with ``eps=0`` and
     ``nesterov=False`` (optax keeps :math:`-b_t` as its trace).

@@ -23,24 +23,24 @@ def radam_update(
 
         \tilde g_t &= g_t + \lambda\, \theta_{t-1} \\
         m_t, v_t &\ \text{as in Adam, from } \tilde g_t, \qquad \hat m_t = \frac{m_t}{1-\beta_1^t} \\
-        \rho_\infty &= \frac{2}{1-\beta_2} - 1, \qquad
-        \rho_t = \rho_\infty - \frac{2 t\, \beta_2^t}{1-\beta_2^t} \\
+        N_\infty &= \frac{2}{1-\beta_2} - 1, \qquad
+        N_t = N_\infty - \frac{2 t\, \beta_2^t}{1-\beta_2^t} \\
         \theta_t &= \begin{cases}
-            \theta_{t-1} - \eta\, r_t\, \hat m_t\, \dfrac{\sqrt{1-\beta_2^t}}{\sqrt{v_t} + \epsilon}
-                & \rho_t > 5 \\[1ex]
+            \theta_{t-1} - \eta\, \mathrm{rect}_t\, \hat m_t\, \dfrac{\sqrt{1-\beta_2^t}}{\sqrt{v_t} + \epsilon}
+                & N_t > 5 \\[1ex]
             \theta_{t-1} - \eta\, \hat m_t & \text{otherwise (SGD with momentum)}
         \end{cases} \\
-        r_t &= \sqrt{\frac{(\rho_t-4)(\rho_t-2)\,\rho_\infty}{(\rho_\infty-4)(\rho_\infty-2)\,\rho_t}}
+        \mathrm{rect}_t &= \sqrt{\frac{(N_t-4)(N_t-2)\,N_\infty}{(N_\infty-4)(N_\infty-2)\,N_t}}
 
-    :math:`\rho_t` is the length of the simple moving average that the
+    :math:`N_t` is the length of the simple moving average that the
     exponential average :math:`v_t` approximates. While it is short
-    (:math:`\rho_t \le 5`, the first 5 steps at :math:`\beta_2 = 0.999`) the
+    (:math:`N_t \le 5`, the first 5 steps at :math:`\beta_2 = 0.999`) the
     variance of :math:`1/\sqrt{v_t}` is unbounded and RAdam takes plain momentum
-    steps; afterwards :math:`r_t \to 1` rescales the adaptive step so that its
+    steps; afterwards :math:`\mathrm{rect}_t \to 1` rescales the adaptive step so that its
     variance matches the one reached at :math:`t \to \infty`. That is a
     built-in learning-rate warm-up. The threshold 5 is ``torch.optim.RAdam``'s;
-    the paper's Algorithm 2 switches at :math:`\rho_t > 4`, and the two differ
-    at one step for :math:`\beta_2 = 0.999` (:math:`\rho_5 = 4.996`: adaptive in
+    the paper's Algorithm 2 switches at :math:`N_t > 4`, and the two differ
+    at one step for :math:`\beta_2 = 0.999` (:math:`N_5 = 4.996`: adaptive in
     the paper, plain momentum here). Epsilon is added *outside* the square root
     and *before* the bias correction of :math:`v` (to :math:`\sqrt{v_t}`, not to
     :math:`\sqrt{\hat v_t}`), as ``torch.optim.RAdam`` does; the weight decay is
