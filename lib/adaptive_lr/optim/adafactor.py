@@ -60,8 +60,10 @@ def adafactor_update(X, G, R, C, t, lr=1e-2, beta2_decay=-0.8, eps1=1e-30, eps2=
     rank one.
 
     Conventions of ``torch.optim.Adafactor`` (``eps=(eps1, eps2)``,
-    ``weight_decay=0``). When :math:`\epsilon_1^2` underflows in the array's
-    dtype (float32 with the default :math:`10^{-30}`), the floor becomes the
+    ``weight_decay=0``); the default :math:`\epsilon_1 = 10^{-30}` is the
+    paper's (torch's ``eps1=None`` means the dtype's machine epsilon instead).
+    When :math:`\epsilon_1^2` underflows in the array's
+    dtype (float32 with :math:`\epsilon_1 = 10^{-30}`), the floor becomes the
     smallest normal number of that dtype, so that a zero row of :math:`G` gives
     a zero update instead of 0/0.
 

@@ -12,7 +12,7 @@ bitsandbytes' exact table.
 * ``m`` (signed): a sign bit, then 7 bits: magnitudes
   :math:`10^{-z}\\left(0.1 + 0.9\\,\\tfrac{k+1}{2^{6-z}}\\right)` for
   :math:`z = 0..6` leading zeros and :math:`k = 0..2^{6-z}-1`, their negatives, and 0:
-  255 values, symmetric (:math:`q(-x) = -q(x)`), smallest non-zero :math:`10^{-6}`.
+  255 values, symmetric (:math:`\\mathcal{Q}(-x) = -\\mathcal{Q}(x)`), smallest non-zero :math:`10^{-6}`.
 * ``v`` (unsigned, :math:`v \\ge 0`): 8 bits, :math:`z = 0..7`, and 0: 256
   values, smallest non-zero :math:`10^{-7}`.
 
@@ -47,7 +47,7 @@ def dynamic_map(signed: bool) -> tuple:
 
     .. math::
 
-        q_{z,k} = 10^{-z} \left(0.1 + 0.9\, \frac{k+1}{2^{\,b-1-z}}\right),
+        \mathcal{Q}_{z,k} = 10^{-z} \left(0.1 + 0.9\, \frac{k+1}{2^{\,b-1-z}}\right),
         \qquad z = 0, \dots, b-1, \quad k = 0, \dots, 2^{\,b-1-z} - 1
 
     with :math:`b = 7` bits after the sign (signed map: these, their negatives
@@ -99,10 +99,10 @@ def quantize_blockwise(x, signed: bool, block_size: int = 2048):
     .. math::
 
         s_b = \max_{i \in b} |x_i|, \qquad
-        c_i = \arg\min_k \left| q_k - x_i / s_b \right|
+        c_i = \arg\min_k \left| \mathcal{Q}_k - x_i / s_b \right|
 
     over consecutive blocks :math:`b` of ``block_size`` entries of ``x``
-    flattened (the last block padded with zeros), with :math:`q` the
+    flattened (the last block padded with zeros), with :math:`\mathcal{Q}` the
     :func:`dynamic_map` (an entry half-way between two map values takes the one
     nearer zero, so that the signed quantization is odd). ``codes`` is uint8 with
     the shape of ``x``; a block of zeros gets the scale 0.
@@ -128,7 +128,7 @@ def quantize_blockwise(x, signed: bool, block_size: int = 2048):
 
 
 def dequantize_blockwise(codes, scales, signed: bool, block_size: int = 2048, dtype=None):
-    r"""The values :math:`s_b\, q_{c_i}` that ``codes`` and ``scales`` stand for (shape of ``codes``)."""
+    r"""The values :math:`s_b\, \mathcal{Q}_{c_i}` that ``codes`` and ``scales`` stand for (shape of ``codes``)."""
     xp = check.namespace(scales=scales)
     block_size = check.positive_int("block_size", block_size)
     dtype = scales.dtype if dtype is None else dtype

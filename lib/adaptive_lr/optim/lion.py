@@ -30,8 +30,8 @@ def lion_update(theta, grad, m, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0
 
     .. math::
 
-        c_t &= \beta_1 m_{t-1} + (1-\beta_1)\, g_t \\
-        \theta_t &= \theta_{t-1} - \eta \left( \mathrm{sign}(c_t) + \lambda\, \theta_{t-1} \right) \\
+        \tilde m_t &= \beta_1 m_{t-1} + (1-\beta_1)\, g_t \\
+        \theta_t &= \theta_{t-1} - \eta \left( \mathrm{sign}(\tilde m_t) + \lambda\, \theta_{t-1} \right) \\
         m_t &= \beta_2 m_{t-1} + (1-\beta_2)\, g_t
 
     Every coordinate moves by exactly :math:`\eta` (plus the decay): the update

@@ -19,7 +19,8 @@ __all__ = [
 
 # Coefficients of the quintic p(x) = a x + b x^3 + c x^5 (torch.optim.Muon, Jordan et al.).
 # They maximize the slope at zero, so small singular values grow fast; the price is
-# that after five steps singular values land in roughly [0.7, 1.2], not exactly at 1.
+# that after five steps singular values land in about [0.68, 1.13] (for sigma / ||G||_F
+# of at least 1e-2; smaller ones end lower), not at 1: the iteration oscillates, p(1) = 0.70.
 NS_COEFFICIENTS = (3.4445, -4.7750, 2.0315)
 
 
@@ -35,7 +36,7 @@ def newton_schulz(G, steps=5, eps=1e-7):
     with :math:`(a, b, c) = (3.4445, -4.7750, 2.0315)`. Each step maps every
     singular value :math:`\sigma` to :math:`a\sigma + b\sigma^3 + c\sigma^5` and
     leaves the singular vectors alone. Dividing by the Frobenius norm first puts
-    every :math:`\sigma \le 1`, inside the region where the iteration converges;
+    every :math:`\sigma \le 1`, where five steps bring it near 1 (it does not converge to 1);
     :math:`\epsilon` only guards a zero matrix. When :math:`G` has more rows than
     columns the iteration runs on :math:`G^\top` (so that :math:`A` is the
     smaller Gram matrix) and the result is transposed back. Computed in the

@@ -39,14 +39,14 @@ def nadam_update(
 
     .. math::
 
-        \mu_t &= \beta_1 \left(1 - \tfrac12\, 0.96^{\,t\psi}\right), \qquad
+        \mu_t &= \beta_1 \left(1 - \tfrac12\, 0.96^{\,t\, d_\mu}\right), \qquad
         \Pi_t = \Pi_{t-1}\, \mu_t \quad (\Pi_0 = 1) \\
         m_t, v_t &\ \text{as in Adam}, \qquad \hat v_t = \frac{v_t}{1-\beta_2^t} \\
         \theta_t &= \theta_{t-1}
             - \eta\, \frac{1-\mu_t}{1-\Pi_t}\, \frac{g_t}{\sqrt{\hat v_t} + \epsilon}
             - \eta\, \frac{\mu_{t+1}}{1-\Pi_t\, \mu_{t+1}}\, \frac{m_t}{\sqrt{\hat v_t} + \epsilon}
 
-    with :math:`\psi` the ``momentum_decay``. This is Nesterov momentum applied
+    with :math:`d_\mu` the ``momentum_decay``. This is Nesterov momentum applied
     to Adam's first moment: the step uses the momentum of the *next* step,
     :math:`\mu_{t+1}`, on :math:`m_t` plus the current gradient's share
     :math:`1-\mu_t`, each bias-corrected by the product of the schedule

@@ -91,9 +91,14 @@ def shampoo_update(W, G, L, R, lr):
 
     The caller starts with :math:`L_0 = \epsilon I_n`, :math:`R_0 = \epsilon I_m`
     (:func:`init_shampoo`); :math:`\epsilon` is the only damping. The pair
-    :math:`(L^{1/2}, R^{1/2})` is a Kronecker-factored approximation of
-    full-matrix AdaGrad's :math:`(\sum_t \mathrm{vec}(G_t)\mathrm{vec}(G_t)^\top)^{1/2}`,
-    held in :math:`n^2 + m^2` numbers instead of :math:`(nm)^2`.
+    :math:`L^{1/2} \otimes R^{1/2}` approximates full-matrix AdaGrad's statistic
+    :math:`\sum_t \mathrm{vec}(G_t)\mathrm{vec}(G_t)^\top` itself (times the
+    gradients' largest rank it bounds the statistic from above; for one rank-1
+    gradient and :math:`\epsilon \to 0` the two are equal), so
+    :math:`L^{1/4} \otimes R^{1/4}` stands for that statistic's
+    square root, full-matrix AdaGrad's preconditioner, and the step
+    :math:`L^{-1/4} G R^{-1/4}` applies its inverse; it is held in
+    :math:`n^2 + m^2` numbers instead of :math:`(nm)^2`.
 
     Reference: Gupta, Koren and Singer, "Shampoo: Preconditioned Stochastic
     Tensor Optimization", ICML 2018, Algorithm 1.
