@@ -96,8 +96,8 @@ def shampoo_update(W, G, L, R, lr):
     gradients' largest rank it bounds the statistic from above; for one rank-1
     gradient and :math:`\epsilon \to 0` the two are equal), so
     :math:`L^{1/4} \otimes R^{1/4}` stands for that statistic's
-    square root, full-matrix AdaGrad's preconditioner, and the step
-    :math:`L^{-1/4} G R^{-1/4}` applies its inverse; it is held in
+    square root, whose inverse is full-matrix AdaGrad's preconditioner, and the
+    step :math:`L^{-1/4} G R^{-1/4}` applies that inverse. The pair is held in
     :math:`n^2 + m^2` numbers instead of :math:`(nm)^2`.
 
     Reference: Gupta, Koren and Singer, "Shampoo: Preconditioned Stochastic
