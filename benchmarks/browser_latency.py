@@ -7,12 +7,15 @@ ten moves of one step (five right, five left), one at a time. In the page, a
 move is a key press on the slider's handle; its latency is the time from that
 input event to the first new image drawn on the figure's canvas (ipympl draws
 every frame it receives with ``drawImage``, which the page wraps to note the
-time). The first move comes ``--settle=SECONDS`` (default 10) after Run All
-has finished, as a student reads a figure before moving its slider (the
-frames of the neighbouring values are computed meanwhile, in the background).
-Prints the median and maximum per figure; the machine's load average is
-printed at the start and the end, as other programs competing for the cores
-slow everything.
+time). After Run All, each figure in turn is scrolled into view and its
+first move comes ``--settle=SECONDS`` (default 10) later, as a student reads
+a figure before moving its slider (JupyterLab creates a figure's view only
+near the screen; from then on the frames and images of the neighbouring
+values are made in the background). Prints the median and maximum per
+figure, and what the kernel counted per figure: images made ahead, moves that
+sent one, frames found cached and frames drawn on a move. The machine's load
+average is printed at the start and the end, as other programs competing
+for the cores slow everything.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from tests.browser import lab as _lab  # noqa: E402
 from tests.browser import ui  # noqa: E402
 
-SETTLE_S = 10.0  # seconds between Run All and the first move (--settle=SECONDS)
+SETTLE_S = 10.0  # seconds a figure is in view before its first move (--settle=SECONDS)
 
 HOOK = """
 window.__draws = [];
@@ -56,12 +59,19 @@ MOVE = """async ([handle, key, timeout]) => {
 }"""
 
 
-def measure(page, moves_per_slider=10, timeout_ms=5000):
-    """``{figure name: [ms per move]}`` for every interactive figure of the open notebook."""
+def measure(page, settle_s=SETTLE_S, moves_per_slider=10, timeout_ms=5000):
+    """``{figure name: [ms per move]}`` for every interactive figure of the open notebook.
+
+    Each figure is scrolled into view and read for ``settle_s`` seconds before
+    its first move: JupyterLab creates a figure's view (and the figure starts
+    rendering ahead) only once it is near the screen.
+    """
     results = {}
     cells = page.locator(".jp-Notebook:visible .jp-Cell", has=page.locator(".jupyter-matplotlib-figure"))
     for i in range(cells.count()):
         cell = cells.nth(i)
+        cell.locator(".jupyter-matplotlib-figure").first.scroll_into_view_if_needed()
+        page.wait_for_timeout(1000 * settle_s)
         # The editor's own lines (CodeMirror renders only those in view, so not inner_text).
         source = cell.locator(".jp-InputArea .cm-content").evaluate(
             "(el) => { try { return el.cmView.view.state.doc.toString(); } catch (e) { return el.textContent; } }")
@@ -79,6 +89,23 @@ def measure(page, moves_per_slider=10, timeout_ms=5000):
                 page.wait_for_timeout(100)  # let the kernel settle before the next move
         results[name] = times
     return results
+
+
+CACHE_REPORT = """from adaptive_lr.viz import widgets as _widgets
+for _f in _widgets.instances():
+    if _f.controls:
+        print(f"{getattr(_f.draw_fn, '__name__', 'draw'):<24} {len(_f._images):>6} {_f.image_hits:>6} "
+              f"{_f.frame_hits:>6} {_f.frame_misses:>6}")"""
+
+
+def cache_report(page) -> str:
+    """Per figure, as the kernel counted: images cached, moves sent a cached image, frames found
+    cached or computed on the move (the last code cell of the scratch copy is replaced to ask)."""
+    last = page.locator(".jp-Notebook:visible .jp-CodeCell").last
+    ui.set_source(page, last, CACHE_REPORT)
+    ui.run(page, last)
+    header = f"  {'figure':<24} {'images':>6} {'sent':>6} {'frames':>6} {'drawn':>6}"
+    return header + "\n" + "\n".join("  " + line for line in ui.output_text(last).splitlines())
 
 
 def main(argv: list[str]) -> int:
@@ -103,16 +130,14 @@ def main(argv: list[str]) -> int:
                 for name in names:
                     ui.open_from_file_browser(page, server, "course", name)
                     ui.run_all(page)
-                    # A student reads the figure before moving a slider; meanwhile the frames of
-                    # the neighbouring values are computed in the background.
-                    page.wait_for_timeout(1000 * settle)
                     print(name)
-                    for figure, times in measure(page).items():
+                    for figure, times in measure(page, settle).items():
                         if not times:  # no slider (a dropdown or checkbox only)
                             continue
                         late = sum(t >= 5000 for t in times)
                         print(f"  {figure:<38} {len(times):>5} {statistics.median(times):>9.0f} "
                               f"{max(times):>7.0f} {late:>8}")
+                    print(cache_report(page))
         finally:
             server.stop()
     load = os.getloadavg()[0]

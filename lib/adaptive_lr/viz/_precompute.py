@@ -32,16 +32,18 @@ class Precomputer:
 
     ``order(centre)`` lists ``(key, values)`` pairs to compute, nearest first;
     ``store(key, frame)`` receives each frame (on a reader thread);
-    ``known`` is the set of keys already cached, which the child skips.
+    ``known`` is the set of keys already cached, which the child skips;
+    ``setup()``, when given, runs first in the child (to let go of what
+    belongs to the kernel, such as a widget's connection to the browser).
     """
 
-    def __init__(self, compute, order, store, centre, known=()):
+    def __init__(self, compute, order, store, centre, known=(), setup=None):
         self._conn, child = Pipe(duplex=True)
         parent_pid = os.getpid()
         pid = os.fork()
         if pid == 0:  # the child: never returns
             self._conn.close()
-            _child_main(child, compute, order, centre, set(known), parent_pid)
+            _child_main(child, compute, order, centre, set(known), parent_pid, setup)
         child.close()
         self.pid = pid
         self._lock = threading.Lock()
@@ -81,7 +83,7 @@ class Precomputer:
         self.recentre(None)
 
 
-def _child_main(conn, compute, order, centre, known, parent_pid):
+def _child_main(conn, compute, order, centre, known, parent_pid, setup=None):
     status = 0
     try:
         os.setsid()  # the kernel's interrupts (SIGINT to its process group) are not for it
@@ -89,6 +91,8 @@ def _child_main(conn, compute, order, centre, known, parent_pid):
         # The kernel's output streams belong to threads that do not exist in this process.
         sys.stdout = sys.stderr = open(os.devnull, "w")
         warnings.simplefilter("ignore")
+        if setup is not None:
+            setup()
         queue = list(order(centre))
         while os.getppid() == parent_pid:
             if conn.poll(0 if queue else 1.0):

@@ -42,11 +42,12 @@ from typing import Any
 
 import numpy as np
 
-from . import _inplace, _precompute
+from . import _images, _inplace, _precompute
 
 _INSTANCES: list = []
 _MAX_INSTANCES = 64
 _MAX_FRAMES = 512  # cached frames per figure (a frame is the lines' data: tens of kB)
+_MAX_IMAGE_BYTES = 48 * 2**20  # cached images per figure (one is 50-200 kB)
 _MAX_AHEAD = 400  # frames a precomputing process lists around one centre
 _WORKERS: list = []  # the precomputing processes, oldest first
 _MAX_WORKERS = 6  # figures whose frames are computed ahead at the same time
@@ -308,7 +309,11 @@ class InteractiveFigure:
         self._frames: OrderedDict = OrderedDict()
         self._frames_lock = threading.Lock()
         self._precomputer = None
-        self.frame_hits = self.frame_misses = 0
+        self.frame_hits = self.frame_misses = self.image_hits = 0
+        self._images: OrderedDict = OrderedDict()
+        self._image_bytes = 0
+        self._behind = False  # the browser shows a cached image of values the artists do not show yet
+        self._modes = None  # how each axes took the last values (viz._inplace.axes_modes)
         self.redraw()
         _INSTANCES.append(self)
         del _INSTANCES[:-_MAX_INSTANCES]
@@ -320,6 +325,8 @@ class InteractiveFigure:
         Returns the ``Figure``. Unknown names raise ``KeyError``. This is what
         a widget callback runs; calling it directly is how tests and
         benchmarks move a control without a frontend. ``last_mode`` says how:
+        ``"image"`` (an image rendered ahead sent to the browser as it is; the
+        artists follow when something needs them, see :meth:`_catch_up`),
         ``"in place"`` (artists updated and blitted), ``"rescaled"`` (artists,
         view limits and images updated, the canvas rendered again, the figure
         not drawn again) or ``"full"`` (drawn again by ``draw``).
@@ -328,33 +335,63 @@ class InteractiveFigure:
         if unknown:
             raise KeyError(f"unknown control(s) {sorted(unknown)}; have {sorted(self.values)}")
         self.values.update(changes)
-        # A full garbage collection in the middle of a redraw (matplotlib makes many reference
-        # cycles) can double its duration; postpone it until the new figure is on screen.
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            start, cpu_start = time.perf_counter(), time.process_time()
-            modes = self._update_in_place() if self._layout is not None else None
-            if modes is not None:
-                self.last_mode = _inplace.overall(modes)
-                if not self._blitter.render(modes):
-                    self._blitter.background = None  # saved again when the canvas has drawn
-                    self._draw_canvas()
-            else:
-                if self._layout is None or not self._redraw_in_place():
-                    self._redraw_with_layout()
-                self._blitter.attach(self._main_axes(), self.nrows, self.ncols)
-                self.last_mode = "full"
-                self._draw_canvas()
-            self._png = None
-            if self._handle is not None:
-                self._handle.update(self._image())
-            self.last_ms = 1e3 * (time.perf_counter() - start)
-            self.last_cpu_ms = 1e3 * (time.process_time() - cpu_start)
-        finally:
-            if gc_was_enabled:
-                gc.enable()
+        start, cpu_start = time.perf_counter(), time.process_time()
+        if self._send_cached_image():
+            self.last_mode = "image"
+        else:
+            # A full garbage collection in the middle of a redraw (matplotlib makes many reference
+            # cycles) can double its duration; postpone it until the new figure is on screen.
+            gc_was_enabled = gc.isenabled()
+            gc.disable()
+            try:
+                self.last_mode = self._apply()
+                self._render_canvas(self.last_mode)
+            finally:
+                if gc_was_enabled:
+                    gc.enable()
+        self.last_ms = 1e3 * (time.perf_counter() - start)
+        self.last_cpu_ms = 1e3 * (time.process_time() - cpu_start)
         return self.fig
+
+    def _apply(self) -> str:
+        """Give the live figure the current values without rendering it; return the mode."""
+        self._behind = False
+        self._png = None
+        self._modes = self._update_in_place() if self._layout is not None else None
+        if self._modes is not None:
+            return _inplace.overall(self._modes)
+        if self._layout is None or not self._redraw_in_place():
+            self._redraw_with_layout()
+        self._blitter.attach(self._main_axes(), self.nrows, self.ncols)
+        return "full"
+
+    def _render_canvas(self, mode) -> None:
+        if mode == "full" or not self._blitter.render(self._modes):
+            self._blitter.background = None  # saved again when the canvas has drawn
+            self._draw_canvas()
+        if self._handle is not None:
+            self._handle.update(self._image())
+
+    def _catch_up(self) -> None:
+        """Bring the artists to the values a cached image showed (before anything renders them)."""
+        if not self._behind:
+            return
+        if self._apply() == "rescaled":
+            self._blitter.background = None  # the saved one has the old ticks
+
+    def _send_cached_image(self) -> bool:
+        """Send the browser the image rendered ahead for the current values, if there is one."""
+        if self._canvas is None or self._sync:
+            return False
+        with self._frames_lock:
+            image = self._images.get(self._key(self.values))
+        if image is None or image.geometry != _images.geometry(self.fig):
+            return False
+        if not _images.send(self._canvas, image):
+            return False
+        self._behind = True
+        self.image_hits += 1
+        return True
 
     def _main_axes(self) -> list:
         return list(np.atleast_1d(self.axes).ravel())
@@ -452,6 +489,38 @@ class InteractiveFigure:
             while len(self._frames) > _MAX_FRAMES:
                 self._frames.popitem(last=False)
 
+    def _store_ahead(self, key, made) -> None:
+        """Cache what the forked process made for ``key``: its frame and its image."""
+        frame, image = made
+        self._store(key, frame)
+        with self._frames_lock:
+            old = self._images.pop(key, None)
+            self._image_bytes += len(image.png) - (len(old.png) if old else 0)
+            self._images[key] = image
+            while self._image_bytes > _MAX_IMAGE_BYTES and len(self._images) > 1:
+                self._image_bytes -= len(self._images.popitem(last=False)[1].png)
+
+    def _become_precomputer(self) -> None:
+        """In the forked process: render on an Agg canvas of its own.
+
+        The widget canvas, the display handle and the status line belong to
+        the kernel; a message sent through them from here would go out on the
+        kernel's sockets.
+        """
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        self._canvas = self._handle = self._status = self._precomputer = None
+        FigureCanvasAgg(self.fig)
+        self._blitter.attach(self._main_axes(), self.nrows, self.ncols)
+        self._sync = True
+
+    def _make_ahead(self, values) -> tuple:
+        """(frame, image) of ``values``: the figure moved there as a move would, then encoded."""
+        self.redraw(**values)
+        with self._frames_lock:
+            frame = self._frames[self._key(values)]
+        return frame, _images.encode(self.fig)
+
     def _frame(self) -> _inplace.Frame:
         """The frame of the current values: cached (computed ahead), else drawn now."""
         key = self._key(self.values)
@@ -512,7 +581,8 @@ class InteractiveFigure:
         with self._frames_lock:
             known = set(self._frames)
         self._precomputer = _precompute.Precomputer(
-            self._compute_frame, self._order, self._store, dict(self.values), known)
+            self._make_ahead, self._order, self._store_ahead, dict(self.values), known,
+            setup=self._become_precomputer)
         _WORKERS.append(self._precomputer)
 
     def _on_canvas_message(self, widget, content, buffers) -> None:
@@ -526,6 +596,7 @@ class InteractiveFigure:
 
     def png(self) -> bytes:
         """The PNG bytes of the figure as last drawn."""
+        self._catch_up()
         if self._png is None:
             self._png = self._render()
         return self._png
@@ -602,10 +673,21 @@ class InteractiveFigure:
         canvas.header_visible = canvas.footer_visible = canvas.resizable = False
         canvas.toolbar_visible = False  # it covers the y label; the sliders are the controls
         FigureManager(canvas, 0)
+        self._attach_canvas(canvas)
+        return canvas
+
+    def _attach_canvas(self, canvas) -> None:
+        """Draw on the widget ``canvas`` from now on; a render it asks for shows the current values."""
         canvas.on_msg(self._on_canvas_message)
+        drawn_by_canvas = canvas.handle_draw
+
+        def handle_draw(event):  # the browser asks for a render (a new view, a resize)
+            self._catch_up()
+            drawn_by_canvas(event)
+
+        canvas.handle_draw = handle_draw
         self._canvas = canvas
         self._blitter.attach(self._main_axes(), self.nrows, self.ncols)
-        return canvas
 
     def _ipython_display_(self):
         from IPython.display import display

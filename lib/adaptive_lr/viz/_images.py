@@ -1,0 +1,72 @@
+"""Rendered images of frames: made ahead by the forked process, sent as they are on a move.
+
+Rendering (ticks, texts, legends, PNG encoding) is most of what a slider move
+costs once its frame is cached. The process that computes frames ahead
+(:mod:`viz._precompute`) therefore also renders each one, on an Agg canvas of
+its own, and sends the PNG with it. A move whose image is cached sends those
+bytes to the widget canvas as a full image: nothing is computed, drawn or
+encoded on the move.
+
+An image holds only for the canvas size and resolution it was rendered at
+(the browser's device pixel ratio sets the resolution), so each carries its
+:func:`geometry` and is used only while the canvas has the same.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+
+# compress_level 1: a few ms to encode a figure, the PNG 1.5-2x the size of the default
+# level's, which a local websocket carries in well under a millisecond.
+_COMPRESS_LEVEL = 1
+
+
+@dataclass(frozen=True)
+class Image:
+    """A PNG of the whole figure and the canvas geometry it was rendered for."""
+
+    geometry: tuple
+    png: bytes
+
+
+def geometry(fig) -> tuple:
+    """What an image must match to stand for ``fig``'s canvas: (dpi, width px, height px)."""
+    width, height = fig.canvas.get_width_height(physical=True)
+    return (float(fig.dpi), int(width), int(height))
+
+
+def encode(fig) -> Image:
+    """The PNG of what ``fig``'s Agg canvas holds now (rendered by the caller)."""
+    from PIL import Image as PILImage
+
+    pixels = np.asarray(fig.canvas.buffer_rgba())
+    with io.BytesIO() as out:
+        PILImage.fromarray(pixels).save(out, format="png", compress_level=_COMPRESS_LEVEL)
+        return Image(geometry(fig), out.getvalue())
+
+
+def decode(image: Image) -> np.ndarray:
+    """The RGBA pixels of ``image`` (for tests: compare with a render)."""
+    from PIL import Image as PILImage
+
+    return np.asarray(PILImage.open(io.BytesIO(image.png)).convert("RGBA"))
+
+
+def send(canvas, image: Image) -> bool:
+    """Show ``image`` on an ipympl widget canvas as a full frame; False if it cannot be.
+
+    Until a browser view exists, ipympl keeps the figure's image in the
+    widget's state from its own buffer instead of sending frames, so there
+    is nothing to send to. Once sent, the browser shows pixels that the
+    canvas's own buffer does not hold, so the canvas's next image must be
+    full too (never a difference from its buffer).
+    """
+    if getattr(canvas, "syncing_data_url", True):
+        return False
+    canvas.set_image_mode("full")
+    canvas.send_binary(image.png)
+    canvas._force_full = True
+    return True
