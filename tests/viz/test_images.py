@@ -169,3 +169,36 @@ def test_the_forked_process_renders_the_images_a_move_then_sends():
     w.redraw(slope=grid[19])
     assert w.last_mode == "image" and browser.images()[-1] == w._images[key].png
     assert differ(_images.decode(w._images[key]), rendered(slope=grid[19])) < 0.001
+
+
+@pytest.mark.skipif(not __import__("adaptive_lr.viz._precompute", fromlist=["x"]).available(),
+                    reason="images are rendered ahead only where os.fork is usable")
+def test_the_forked_process_renders_while_a_kernel_thread_holds_a_render_lock():
+    """A canvas message handled on another thread may be drawing a figure when the fork happens;
+    the lock that thread holds is then held forever in the child, which must not wait for it."""
+    import threading
+    import time
+
+    from matplotlib.figure import Figure
+
+    w = make()
+    on_widget_canvas(w)
+    held, release = threading.Event(), threading.Event()
+
+    def drawing():
+        with Figure._render_lock:
+            held.set()
+            release.wait(120)
+
+    thread = threading.Thread(target=drawing, daemon=True)
+    thread.start()
+    held.wait(10)
+    try:
+        w._start_precompute()
+        deadline = time.monotonic() + 60
+        while not w._images and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        release.set()
+        w._precomputer.stop()
+    assert w._images, "the forked process made no image while the lock was held at the fork"

@@ -40,9 +40,13 @@ class Precomputer:
     def __init__(self, compute, order, store, centre, known=(), setup=None):
         self._conn, child = Pipe(duplex=True)
         parent_pid = os.getpid()
+        # Linux ends a child with its parent *thread*: ask for it only from the one that lasts.
+        tie = threading.current_thread() is threading.main_thread()
         pid = os.fork()
         if pid == 0:  # the child: never returns
             self._conn.close()
+            if tie:
+                _die_with_parent()
             _child_main(child, compute, order, centre, set(known), parent_pid, setup)
         child.close()
         self.pid = pid
@@ -81,6 +85,17 @@ class Precomputer:
     def stop(self) -> None:
         """Ask the child to exit (the reader thread then sees the pipe close, and reaps it)."""
         self.recentre(None)
+
+
+def _die_with_parent() -> None:
+    """Have the kernel's end end this process too, even between two frames (Linux's prctl)."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # the loop below still notices a new parent between frames
 
 
 def _child_main(conn, compute, order, centre, known, parent_pid, setup=None):

@@ -308,6 +308,9 @@ class InteractiveFigure:
         self._png = None
         self._frames: OrderedDict = OrderedDict()
         self._frames_lock = threading.Lock()
+        # The kernel may handle the canvas's messages (a render the browser asks for) on another
+        # thread than the controls' (ipykernel's subshells): one change of the figure at a time.
+        self._figure_lock = threading.RLock()
         self._precomputer = None
         self.frame_hits = self.frame_misses = self.image_hits = 0
         self._images: OrderedDict = OrderedDict()
@@ -334,6 +337,11 @@ class InteractiveFigure:
         unknown = set(changes) - set(self.values)
         if unknown:
             raise KeyError(f"unknown control(s) {sorted(unknown)}; have {sorted(self.values)}")
+        with self._figure_lock:
+            self._move(changes)
+        return self.fig
+
+    def _move(self, changes) -> None:
         self.values.update(changes)
         start, cpu_start = time.perf_counter(), time.process_time()
         if self._send_cached_image():
@@ -351,7 +359,6 @@ class InteractiveFigure:
                     gc.enable()
         self.last_ms = 1e3 * (time.perf_counter() - start)
         self.last_cpu_ms = 1e3 * (time.process_time() - cpu_start)
-        return self.fig
 
     def _apply(self) -> str:
         """Give the live figure the current values without rendering it; return the mode."""
@@ -508,7 +515,11 @@ class InteractiveFigure:
         kernel's sockets.
         """
         from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
 
+        # Locks a thread of the kernel may have held at the fork: no such thread exists here.
+        Figure._render_lock = threading.RLock()  # one for all figures
+        self._frames_lock, self._figure_lock = threading.Lock(), threading.RLock()
         self._canvas = self._handle = self._status = self._precomputer = None
         FigureCanvasAgg(self.fig)
         self._blitter.attach(self._main_axes(), self.nrows, self.ncols)
@@ -596,10 +607,11 @@ class InteractiveFigure:
 
     def png(self) -> bytes:
         """The PNG bytes of the figure as last drawn."""
-        self._catch_up()
-        if self._png is None:
-            self._png = self._render()
-        return self._png
+        with self._figure_lock:
+            self._catch_up()
+            if self._png is None:
+                self._png = self._render()
+            return self._png
 
     def _image(self):
         from IPython.display import Image
@@ -682,8 +694,9 @@ class InteractiveFigure:
         drawn_by_canvas = canvas.handle_draw
 
         def handle_draw(event):  # the browser asks for a render (a new view, a resize)
-            self._catch_up()
-            drawn_by_canvas(event)
+            with self._figure_lock:
+                self._catch_up()
+                drawn_by_canvas(event)
 
         canvas.handle_draw = handle_draw
         self._canvas = canvas
