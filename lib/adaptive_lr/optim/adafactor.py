@@ -66,7 +66,8 @@ def adafactor_update(X, G, R, C, t, lr=1e-2, beta2_decay=-0.8, eps1=1e-30, eps2=
     When :math:`\epsilon_1^2` underflows in the array's
     dtype (float32 with :math:`\epsilon_1 = 10^{-30}`), the floor becomes the
     smallest normal number of that dtype, so that a zero row of :math:`G` gives
-    a zero update instead of 0/0.
+    a zero update instead of 0/0 (``torch.optim.Adafactor`` with
+    ``eps=(1e-30, 1e-3)`` in float32 returns NaN for that row).
 
     Reference: Shazeer and Stern, "Adafactor: Adaptive Learning Rates with
     Sublinear Memory Cost", ICML 2018, Algorithms 4 and 5.
