@@ -30,17 +30,21 @@ def adadelta_update(theta, grad, square_avg, acc_delta, lr=1.0, rho=0.9, eps=1e-
 
     .. math::
 
-        E[g^2]_t &= \rho\, E[g^2]_{t-1} + (1-\rho)\, g_t^2 \\
-        \Delta_t &= \frac{\sqrt{E[\Delta^2]_{t-1} + \epsilon}}{\sqrt{E[g^2]_t + \epsilon}}\; g_t \\
-        E[\Delta^2]_t &= \rho\, E[\Delta^2]_{t-1} + (1-\rho)\, \Delta_t^2 \\
+        E[g^2]_t &= \beta_2\, E[g^2]_{t-1} + (1-\beta_2)\, g_t^2 \\
+        \Delta_t &= \frac{\sqrt{E[\Delta\theta^2]_{t-1} + \epsilon}}{\sqrt{E[g^2]_t + \epsilon}}\; g_t \\
+        E[\Delta\theta^2]_t &= \beta_2\, E[\Delta\theta^2]_{t-1} + (1-\beta_2)\, \Delta_t^2 \\
         \theta_t &= \theta_{t-1} - \eta\, \Delta_t
+
+    with :math:`\beta_2` the argument ``rho`` (Zeiler's and torch's :math:`\rho`;
+    the course keeps :math:`\rho_t` for LARS's local rate).
 
     The ratio of two root mean squares gives the step the units of
     :math:`\theta` (Zeiler's "correct units" argument), so the paper has no
     learning rate (:math:`\eta = 1`, torch's default). Epsilon sits *inside*
     both square roots; in the numerator it is what starts the iteration, since
-    :math:`E[\Delta^2]_0 = 0`: the first steps have size about
-    :math:`\sqrt{\epsilon / (1-\rho)}`, whatever the gradient's scale. This is
+    :math:`E[\Delta\theta^2]_0 = 0`: the first steps have size about
+    :math:`\sqrt{\epsilon / (1-\beta_2)}` (:math:`3.2\times10^{-3}` for the defaults),
+    whatever the gradient's scale. This is
     ``torch.optim.Adadelta`` (no weight decay); ``acc_delta`` averages
     :math:`\Delta_t` before the learning rate scales it.
 

@@ -50,8 +50,9 @@ def adafactor_update(X, G, R, C, t, lr=1e-2, beta2_decay=-0.8, eps1=1e-30, eps2=
         X_t &= X_{t-1} - \alpha_t\, \frac{U_t}{\max(1, \mathrm{RMS}(U_t)/d)}
 
     with :math:`\mathrm{RMS}(A) = \sqrt{\mathrm{mean}(A^2)}`. :math:`\epsilon_1`
-    guards the second moment (it sits *inside* the square root, as a floor on
-    :math:`\hat V`); :math:`\epsilon_2` is a floor on the parameter scale so
+    guards the two divisions: it floors :math:`\mathrm{mean}(R_t)`, and
+    :math:`\epsilon_1^2` floors :math:`\hat V_t` *inside* the square root (see
+    below for dtypes where it underflows); :math:`\epsilon_2` is a floor on the parameter scale so
     that zero-initialized weights still move. The division by
     :math:`\max(1, \mathrm{RMS}(U)/d)` is update clipping. At ``t=1``,
     :math:`1-\hat\beta_{2,1} = 1` so the state is the first gradient's row and
@@ -65,7 +66,8 @@ def adafactor_update(X, G, R, C, t, lr=1e-2, beta2_decay=-0.8, eps1=1e-30, eps2=
     When :math:`\epsilon_1^2` underflows in the array's
     dtype (float32 with :math:`\epsilon_1 = 10^{-30}`), the floor becomes the
     smallest normal number of that dtype, so that a zero row of :math:`G` gives
-    a zero update instead of 0/0.
+    a zero update instead of 0/0 (``torch.optim.Adafactor`` with
+    ``eps=(1e-30, 1e-3)`` in float32 returns NaN for that row).
 
     Reference: Shazeer and Stern, "Adafactor: Adaptive Learning Rates with
     Sublinear Memory Cost", ICML 2018, Algorithms 4 and 5.

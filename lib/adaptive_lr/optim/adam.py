@@ -110,14 +110,14 @@ def amsgrad_update(theta, grad, m, v, vmax, t, lr=1e-3, beta1=0.9, beta2=0.999, 
     .. math::
 
         m_t, v_t &\ \text{as in Adam} \\
-        v^{\\max}_t &= \max\left(v^{\\max}_{t-1},\, v_t\right) \quad \text{(on the uncorrected } v_t\text{)} \\
-        \theta_t &= \theta_{t-1} - \eta\, \frac{m_t / (1-\beta_1^t)}{\sqrt{v^{\\max}_t / (1-\beta_2^t)} + \epsilon}
+        v^{\max}_t &= \max\left(v^{\max}_{t-1},\, v_t\right) \quad \text{(on the uncorrected } v_t\text{)} \\
+        \theta_t &= \theta_{t-1} - \eta\, \frac{m_t / (1-\beta_1^t)}{\sqrt{v^{\max}_t / (1-\beta_2^t)} + \epsilon}
 
     The running maximum is taken over the *uncorrected* second moment and then
     bias-corrected, as ``torch.optim.Adam(amsgrad=True)`` does; epsilon is
     added outside the square root, as in Adam. Because
-    :math:`v^{\\max}` never decreases, the uncorrected step
-    :math:`\eta/\sqrt{v^{\\max}}` never grows (the bias-corrected one can
+    :math:`v^{\max}` never decreases, the uncorrected effective rate
+    :math:`\eta/\sqrt{v^{\max}}` never grows (the bias-corrected one can
     still grow while :math:`1/(1-\beta_2^t)` fades, by at most
     :math:`1/\sqrt{1-\beta_2^{t_0}}` after the step :math:`t_0` that set the
     maximum), which repairs Adam's non-convergence on Reddi et al.'s online problem.

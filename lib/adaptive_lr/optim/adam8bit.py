@@ -117,9 +117,10 @@ def quantize_blockwise(x, signed: bool, block_size: int = 2048):
     scales = xp.max(xp.abs(blocks), axis=1)
     safe = xp.where(scales > 0.0, scales, xp.ones_like(scales))
     normed = xp.reshape(blocks / safe[:, None], (-1,))
-    # The nearest map value, ties towards zero. The signed map is symmetric (q_{L-1-k} = -q_k),
-    # so a negative entry takes the mirror of its magnitude's code: q(-x) = -q(x) exactly,
-    # where one search on the signed values would break ties downwards on both sides of 0.
+    # The nearest map value, ties towards zero. The signed map is symmetric (its 255 sorted
+    # values satisfy Q_{254-k} = -Q_k), so a negative entry takes the mirror of its magnitude's
+    # code and the quantization is odd, quant(-x) = -quant(x) exactly, where one search on the
+    # signed values would break ties downwards on both sides of 0.
     codes = xp.searchsorted(mids, xp.abs(normed) if signed else normed)
     if signed:
         codes = xp.where(normed < 0, len(qmap) - 1 - codes, codes)

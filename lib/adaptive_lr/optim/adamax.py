@@ -19,7 +19,7 @@ class AdamaxState(NamedTuple):
     m: Any
     """:math:`m_t`, the moving average of gradients."""
     u: Any
-    """:math:`u_t`, the exponentially weighted infinity norm of past gradients (plus epsilon)."""
+    """:math:`u^\\infty_t`, the exponentially weighted infinity norm of past gradients (plus epsilon)."""
 
 
 init_adamax = zeros_init(AdamaxState, "AdaMax")
@@ -31,10 +31,10 @@ def adamax_update(theta, grad, m, u, t, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-
     .. math::
 
         m_t &= \beta_1 m_{t-1} + (1-\beta_1)\, g_t \\
-        u_t &= \max\left(\beta_2\, u_{t-1},\ |g_t| + \epsilon\right) \\
-        \theta_t &= \theta_{t-1} - \frac{\eta}{1-\beta_1^t}\, \frac{m_t}{u_t}
+        u^\infty_t &= \max\left(\beta_2\, u^\infty_{t-1},\ |g_t| + \epsilon\right) \\
+        \theta_t &= \theta_{t-1} - \frac{\eta}{1-\beta_1^t}\, \frac{m_t}{u^\infty_t}
 
-    :math:`u_t` is the limit :math:`p \to \infty` of Adam's
+    :math:`u^\infty_t` (Kingma and Ba's :math:`u_t`; the code's ``u``) is the limit :math:`p \to \infty` of Adam's
     :math:`(v_t)^{1/p}` with :math:`v_t` an average of :math:`|g|^p`: it needs no
     bias correction (a maximum is not pulled towards its zero start). Epsilon
     sits *inside* the maximum, added to :math:`|g_t|` (it is not added to the

@@ -73,14 +73,18 @@ def muon_update(W, G, buf, lr=1e-3, momentum=0.95, nesterov=True, steps=5, weigh
     .. math::
 
         B_t &= \mu B_{t-1} + (1-\mu) G_t \\
-        U_t &= \begin{cases} (1-\mu) G_t + \mu B_t & \text{Nesterov} \\ B_t & \text{otherwise} \end{cases} \\
+        \tilde B_t &= \begin{cases} (1-\mu) G_t + \mu B_t & \text{Nesterov} \\ B_t & \text{otherwise} \end{cases} \\
         W_t &= W_{t-1}(1 - \eta\lambda) - \eta \sqrt{\max(1, n/m)}\;
-               \mathrm{NS}_{\texttt{steps}}(U_t)
+               \mathrm{NS}_{\texttt{steps}}(\tilde B_t)
 
-    for an :math:`n \times m` matrix, where NS is :func:`newton_schulz`. The
-    factor :math:`\sqrt{\max(1, n/m)}` is ``torch.optim.Muon``'s default
-    ("original") learning-rate adjustment for tall matrices; weight decay is
-    decoupled as in AdamW.
+    for an :math:`n \times m` matrix, where NS is :func:`newton_schulz` (the
+    code calls :math:`\tilde B_t` ``U``). The factor :math:`\sqrt{\max(1, n/m)}`
+    is ``torch.optim.Muon``'s default ("original") learning-rate adjustment for
+    tall matrices; weight decay is decoupled as in AdamW, with the unadjusted
+    :math:`\eta`, as in torch. The default ``weight_decay=0.0`` differs from
+    ``torch.optim.Muon``, whose default is ``weight_decay=0.1``: pass
+    ``weight_decay=0.1`` to reproduce torch's defaults (the other defaults,
+    ``lr=1e-3``, ``momentum=0.95``, Nesterov and 5 steps, are torch's).
 
     Reference: Jordan et al., "Muon: An optimizer for hidden layers in neural networks", 2024.
     """

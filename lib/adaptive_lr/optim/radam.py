@@ -33,10 +33,11 @@ def radam_update(
         \mathrm{rect}_t &= \sqrt{\frac{(N_t-4)(N_t-2)\,N_\infty}{(N_\infty-4)(N_\infty-2)\,N_t}}
 
     :math:`N_t` is the length of the simple moving average that the
-    exponential average :math:`v_t` approximates. While it is short
+    bias-corrected average :math:`\hat v_t` approximates. While it is short
     (:math:`N_t \le 5`, the first 5 steps at :math:`\beta_2 = 0.999`) the
-    variance of :math:`1/\sqrt{v_t}` is unbounded and RAdam takes plain momentum
-    steps; afterwards :math:`\mathrm{rect}_t \to 1` rescales the adaptive step so that its
+    variance of :math:`1/\sqrt{\hat v_t}` is infinite (:math:`N_t \le 2`) or outside
+    the approximation the rectifier is derived from (it needs :math:`N_t > 4`), and
+    RAdam takes plain momentum steps; afterwards :math:`\mathrm{rect}_t \to 1` rescales the adaptive step so that its
     variance matches the one reached at :math:`t \to \infty`. That is a
     built-in learning-rate warm-up. The threshold 5 is ``torch.optim.RAdam``'s;
     the paper's Algorithm 2 switches at :math:`N_t > 4`, and the two differ

@@ -30,7 +30,7 @@ class RMSpropState(NamedTuple):
     v: Any
     """:math:`v_t`, the moving average of squared gradients."""
     g_mean: Any
-    """:math:`\bar g_t`, the moving average of gradients (centered RMSProp only, else ``None``)."""
+    r""":math:`\bar g_t`, the moving average of gradients (centered RMSProp only, else ``None``)."""
 
 
 def sgd_update(theta, grad, lr=1e-2):

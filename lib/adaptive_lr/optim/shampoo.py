@@ -45,10 +45,11 @@ def matrix_inverse_root(A, p):
 
     .. math::
 
-        A = Q\, \mathrm{diag}(\lambda)\, Q^\top \quad\Longrightarrow\quad
-        A^{-1/p} = Q\, \mathrm{diag}(\lambda^{-1/p})\, Q^\top
+        A = \sum_k a_k\, q_k q_k^\top \quad\Longrightarrow\quad
+        A^{-1/p} = \sum_k a_k^{-1/p}\, q_k q_k^\top
 
-    computed from the eigendecomposition (``eigh``). Raises ``ValueError`` when
+    computed from the eigendecomposition (``eigh``: eigenvalues :math:`a_k`,
+    orthonormal eigenvectors :math:`q_k`). Raises ``ValueError`` when
     ``A`` is not square, not symmetric (to a tolerance of
     :math:`\sqrt{\varepsilon_{\text{mach}}}` relative to its largest entry), or
     has an eigenvalue :math:`\le 0`: Shampoo avoids the last case by starting its

@@ -72,20 +72,39 @@ def soap_update(
         N_t &= \frac{Q_L^\top m_t Q_R / (1-\beta_1^t)}{\sqrt{v_t / (1-\beta_2^t)} + \epsilon} \\
         W_t &= W_{t-1} - \eta\, Q_L N_t Q_R^\top
 
-    Epsilon is added outside the square root, in the rotated basis, as in Adam.
-    Shampoo's Kronecker factors define a rotation in which the gradient's
-    coordinates are roughly uncorrelated; Adam's diagonal preconditioner is
-    then a good fit there. When the eigenbases are the identity (or a signed
-    permutation), SOAP *is* Adam. At ``t=1`` the rotation diagonalizes
-    :math:`G_1`, so the first step is :math:`-\eta\, U V^\top` for
-    :math:`G_1 = U\Sigma V^\top` of full rank: the step that Muon approximates.
+    Epsilon is added outside the square root, after bias correction, in the
+    rotated basis, as in Adam. Shampoo's Kronecker factors define a rotation in
+    which the gradient's coordinates are roughly uncorrelated; Adam's diagonal
+    preconditioner is then a good fit there. When the eigenbases are the
+    identity (or a signed permutation), SOAP *is* Adam.
+
+    **Order of the updates.** This preview adds :math:`G_t` to :math:`L, R`
+    and refreshes :math:`Q_L, Q_R` *before* the step, so step :math:`t` is
+    taken in a rotation that has already seen :math:`G_t`. At ``t=1`` that
+    rotation diagonalizes :math:`G_1`, so the first step is
+    :math:`-\eta\, U V^\top` for :math:`G_1 = U\Sigma V^\top` of full rank (up
+    to :math:`\epsilon`): the step that Muon approximates. Vyas et al.'s
+    Algorithm 3 updates :math:`L, R` (and the eigenbases) *after* the step, so
+    the rotation of step :math:`t` is built from :math:`G_1, \dots, G_{t-1}`
+    only, and their code spends the first gradient on initializing
+    :math:`L, R, Q_L, Q_R` and skips that step (its bias-correction counter
+    therefore starts at the second gradient). The two rules differ from the
+    first step on.
+
+    **Epsilon in the paper's code.** It adds :math:`\epsilon` to
+    :math:`\sqrt{v_t}` before bias correction and multiplies the step by
+    :math:`\sqrt{1-\beta_2^t}/(1-\beta_1^t)`, which is this rule with
+    :math:`\epsilon/\sqrt{1-\beta_2^t}` in place of :math:`\epsilon`
+    (Kingma and Ba's efficient form, notes 4.2).
 
     This preview recomputes the eigenbases with ``eigh`` every ``f`` steps and
-    keeps :math:`v` in the current basis without re-projecting it; the paper's
-    implementation uses one QR power iteration and re-orders :math:`v`.
+    keeps :math:`m` in the parameter basis (as Algorithm 3 does) and :math:`v`
+    in the current basis without re-projecting it; the paper's code uses one
+    QR power iteration and re-orders :math:`v` by the estimated eigenvalues.
 
     Reference: Vyas et al., "SOAP: Improving and Stabilizing Shampoo using
-    Adam", arXiv:2409.11321, 2024, Algorithm 3.
+    Adam", arXiv:2409.11321, 2024, Algorithm 3; code at
+    https://github.com/nikhilvyas/SOAP.
     """
     xp = check.namespace(W=W, G=G, m=state.m, v=state.v)
     check.ndim_is("W", W, 2, "SOAP preconditions weight matrices")
