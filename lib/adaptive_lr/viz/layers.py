@@ -119,7 +119,13 @@ def plot_relative_steps(ratios, layer_names=None, ax=None, *, lr=None,
 
 
 def _log_ticks(values):
-    return [f"{v:.0e}".replace("e-0", "e-").replace("e+0", "e") for v in values]
+    """Two significant digits (``4.6e-3``, ``1e-2``): one digit would label 1.47 as ``1e0``, and a reader
+    multiplying a row by a column (``eta * lambda``) would get the wrong product."""
+    out = []
+    for v in values:
+        mantissa, exponent = f"{v:.1e}".split("e")
+        out.append(f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}")
+    return out
 
 
 def plot_hyperparameter_grid(
