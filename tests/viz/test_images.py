@@ -202,3 +202,13 @@ def test_the_forked_process_renders_while_a_kernel_thread_holds_a_render_lock():
         release.set()
         w._precomputer.stop()
     assert w._images, "the forked process made no image while the lock was held at the fork"
+
+
+def test_images_made_here_are_those_of_their_values_and_the_figure_stays_where_it_was():
+    w = make()
+    before = np.array(w.fig.canvas.buffer_rgba()).copy()
+    assert w.precompute_images(steps=1) == 3  # a step down and up along the slope, the other toggle
+    assert w.values == {"slope": 1.0, "show_ref": True}
+    assert differ(np.array(w.fig.canvas.buffer_rgba()), before) < 0.001
+    key = w._key({"slope": 1.0, "show_ref": False})
+    assert differ(_images.decode(w._images[key]), rendered(show_ref=False)) < 0.001

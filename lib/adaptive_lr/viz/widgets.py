@@ -581,6 +581,24 @@ class InteractiveFigure:
             done += 1
         return done
 
+    def precompute_images(self, steps=None) -> int:
+        """Render and cache (here, now) the images of the values up to ``steps`` grid steps along
+        each control, as the forked process does once a browser shows the figure; return how
+        many were made. The figure ends at the values it had. For benchmarks and tests.
+        """
+        start, sync = dict(self.values), self._sync
+        done = 0
+        self._sync = True
+        try:
+            for key, values in self._order(start, steps):
+                if key not in self._images:
+                    self._store_ahead(key, self._make_ahead(values))
+                    done += 1
+            self.redraw(**start)
+        finally:
+            self._sync = sync
+        return done
+
     def _start_precompute(self) -> None:
         """Fork the process that computes frames ahead (once, when a browser shows the figure)."""
         if not self.controls or not _precompute.available():
