@@ -19,8 +19,9 @@ __all__ = [
 
 # Coefficients of the quintic p(x) = a x + b x^3 + c x^5 (torch.optim.Muon, Jordan et al.).
 # They maximize the slope at zero, so small singular values grow fast; the price is
-# that after five steps singular values land in about [0.68, 1.13] (for sigma / ||G||_F
-# of at least 1e-2; smaller ones end lower), not at 1: the iteration oscillates, p(1) = 0.70.
+# that after five steps singular values land in about [0.68, 1.13] for sigma / ||G||_F of at
+# least 1e-2 (between about 2e-3 and 1e-2 they reach up to 1.20; below about 1.5e-3 they stay
+# under 0.68), not at 1: the iteration oscillates, p(1) = 0.70.
 NS_COEFFICIENTS = (3.4445, -4.7750, 2.0315)
 
 
