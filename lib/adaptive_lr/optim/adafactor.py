@@ -53,7 +53,7 @@ def adafactor_update(X, G, R, C, t, lr=1e-2, beta2_decay=-0.8, eps1=1e-30, eps2=
     with :math:`\mathrm{RMS}(A) = \sqrt{\mathrm{mean}(A^2)}`. The two divisions
     have two different floors: :math:`\epsilon_1` floors :math:`\mathrm{mean}(R_t)`
     in :math:`\hat V_t`'s denominator, and :math:`\hat V_t` itself is floored,
-    elementwise and before the square root, at :math:`V_{\text{floor}}`, which is
+    elementwise and *inside* the square root, at :math:`V_{\text{floor}}`, which is
     :math:`\epsilon_1^2` unless that underflows in the array's dtype (see
     below); :math:`\epsilon_2` is a floor on the parameter scale so
     that zero-initialized weights still move. The division by
