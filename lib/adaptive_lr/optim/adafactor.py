@@ -45,14 +45,17 @@ def adafactor_update(X, G, R, C, t, lr=1e-2, beta2_decay=-0.8, eps1=1e-30, eps2=
         R_t &= \hat\beta_{2,t} R_{t-1} + (1-\hat\beta_{2,t})\, \mathrm{mean}_j (G_t^2)_{ij} \\
         C_t &= \hat\beta_{2,t} C_{t-1} + (1-\hat\beta_{2,t})\, \mathrm{mean}_i (G_t^2)_{ij} \\
         \hat V_t &= \frac{R_t C_t^\top}{\max(\mathrm{mean}(R_t),\, \epsilon_1)} \\
-        U_t &= \frac{G_t}{\sqrt{\max(\hat V_t,\, \epsilon_1^2)}} \\
+        U_t &= \frac{G_t}{\sqrt{\max(\hat V_t,\, V_{\text{floor}})}}, \quad
+            V_{\text{floor}} = \max(\epsilon_1^2,\ \text{smallest normal of the dtype}) \\
         \alpha_t &= \max(\epsilon_2, \mathrm{RMS}(X_{t-1}))\, \min(\eta, 1/\sqrt{t}) \\
         X_t &= X_{t-1} - \alpha_t\, \frac{U_t}{\max(1, \mathrm{RMS}(U_t)/d)}
 
-    with :math:`\mathrm{RMS}(A) = \sqrt{\mathrm{mean}(A^2)}`. :math:`\epsilon_1`
-    guards the two divisions: it floors :math:`\mathrm{mean}(R_t)`, and
-    :math:`\epsilon_1^2` floors :math:`\hat V_t` *inside* the square root (see
-    below for dtypes where it underflows); :math:`\epsilon_2` is a floor on the parameter scale so
+    with :math:`\mathrm{RMS}(A) = \sqrt{\mathrm{mean}(A^2)}`. The two divisions
+    have two different floors: :math:`\epsilon_1` floors :math:`\mathrm{mean}(R_t)`
+    in :math:`\hat V_t`'s denominator, and :math:`\hat V_t` itself is floored,
+    elementwise and *inside* the square root, at :math:`V_{\text{floor}}`, which is
+    :math:`\epsilon_1^2` unless that underflows in the array's dtype (see
+    below); :math:`\epsilon_2` is a floor on the parameter scale so
     that zero-initialized weights still move. The division by
     :math:`\max(1, \mathrm{RMS}(U)/d)` is update clipping. At ``t=1``,
     :math:`1-\hat\beta_{2,1} = 1` so the state is the first gradient's row and
@@ -64,8 +67,9 @@ def adafactor_update(X, G, R, C, t, lr=1e-2, beta2_decay=-0.8, eps1=1e-30, eps2=
     ``weight_decay=0``); the default :math:`\epsilon_1 = 10^{-30}` is the
     paper's (torch's ``eps1=None`` means the dtype's machine epsilon instead).
     When :math:`\epsilon_1^2` underflows in the array's
-    dtype (float32 with :math:`\epsilon_1 = 10^{-30}`), the floor becomes the
-    smallest normal number of that dtype, so that a zero row of :math:`G` gives
+    dtype (float32 with :math:`\epsilon_1 = 10^{-30}`: :math:`10^{-60}` is below
+    float32's smallest normal :math:`1.18\times10^{-38}`), :math:`V_{\text{floor}}` is that
+    smallest normal number, so that a zero row of :math:`G` gives
     a zero update instead of 0/0 (``torch.optim.Adafactor`` with
     ``eps=(1e-30, 1e-3)`` in float32 returns NaN for that row).
 
