@@ -153,7 +153,7 @@ def _lifecycle(base: Path, accounts: dict, monkeypatch):
     first = parts[0]
     shown = " ".join(html_lib.unescape(re.sub(r"<[^>]+>", "", ex1)).split())
     for text in (first.model_answer, first.rubric):  # the longest stretch of prose, outside the maths
-        prose = max(re.split(r"\$[^$]*\$|\*\*", text), key=len)
+        prose = max(re.split(r"\$[^$]*\$|\*+", text), key=len)  # maths, bold, emphasis
         assert " ".join(prose.split()) in shown
     assert "Rubric (1 point)" in ex1 and f"{ada}'s answer to {first.grade_id}" in ex1
     assert "Allowed scores:</b> 0, 0.5, 1" in ex1 and "/formgrader/submissions/" in ex1

@@ -69,8 +69,8 @@ def soap_update(
             \quad\text{when } t = 1 \text{ or } (t-1) \bmod f = 0 \\
         m_t &= \beta_1 m_{t-1} + (1-\beta_1)\, G_t, \qquad
         v_t = \beta_2 v_{t-1} + (1-\beta_2)\, (Q_L^\top G_t Q_R)^{\odot 2} \\
-        N_t &= \frac{Q_L^\top m_t Q_R / (1-\beta_1^t)}{\sqrt{v_t / (1-\beta_2^t)} + \epsilon} \\
-        W_t &= W_{t-1} - \eta\, Q_L N_t Q_R^\top
+        Z_t &= \frac{Q_L^\top m_t Q_R / (1-\beta_1^t)}{\sqrt{v_t / (1-\beta_2^t)} + \epsilon} \\
+        W_t &= W_{t-1} - \eta\, Q_L Z_t Q_R^\top
 
     Epsilon is added outside the square root, after bias correction, in the
     rotated basis, as in Adam. Shampoo's Kronecker factors define a rotation in
