@@ -169,6 +169,8 @@ def test_the_forked_process_renders_the_images_a_move_then_sends():
     w.redraw(slope=grid[19])
     assert w.last_mode == "image" and browser.images()[-1] == w._images[key].png
     assert differ(_images.decode(w._images[key]), rendered(slope=grid[19])) < 0.001
+    w.redraw(slope=1.0)  # back where the slider started: its image was made too
+    assert w.last_mode == "image" and w.image_hits == 2
 
 
 @pytest.mark.skipif(not __import__("adaptive_lr.viz._precompute", fromlist=["x"]).available(),

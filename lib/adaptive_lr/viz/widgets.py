@@ -550,6 +550,15 @@ class InteractiveFigure:
     def _order(self, centre, steps=None) -> list:
         """``(key, values)`` of the grid values along each control from ``centre``, nearest first
         (at most ``steps`` steps away, when given)."""
+        return self._along_controls(centre, steps)
+
+    def _order_ahead(self, centre) -> list:
+        """What the forked process makes around ``centre``: its image too, for a slider that comes
+        back to where it was, then the values along each control, nearest first."""
+        base = {k: c.snap(centre[k]) for k, c in self.controls.items()}
+        return [(self._key(base), base)] + self._along_controls(centre)
+
+    def _along_controls(self, centre, steps=None) -> list:
         base = {k: c.snap(centre[k]) for k, c in self.controls.items()}
         ranked = []
         for rank, (name, control) in enumerate(self.controls.items()):
@@ -608,9 +617,9 @@ class InteractiveFigure:
         while len(_WORKERS) >= _MAX_WORKERS:
             _WORKERS.pop(0).stop()
         with self._frames_lock:
-            known = set(self._frames)
+            known = set(self._images)  # a frame cached without its image is made again
         self._precomputer = _precompute.Precomputer(
-            self._make_ahead, self._order, self._store_ahead, dict(self.values), known,
+            self._make_ahead, self._order_ahead, self._store_ahead, dict(self.values), known,
             setup=self._become_precomputer)
         _WORKERS.append(self._precomputer)
 
