@@ -6,9 +6,31 @@ import inspect
 
 import numpy as np
 
-from ._axes import get_ax
-
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+# Where a new figure's axes go, in inches from the figure's edges (left, bottom, right, top):
+# room for the tick labels and axis label on the left and bottom, and for the title on top.
+_MARGINS = (0.85, 0.6, 0.2, 0.4)
+
+
+def fixed_axes(ax=None, figsize=(6.0, 4.5)):
+    """``ax`` itself, or the axes of a new pyplot figure, placed once at fixed margins.
+
+    No layout engine: constrained (or tight) layout measures every tick label,
+    title and legend again at every draw, and a figure shown inline is drawn
+    twice (once to find its tight bounding box); that measuring was most of
+    the time of drawing an exercise figure. The inline backend crops the
+    figure to what is drawn, so fixed margins lose nothing there.
+    """
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    width, height = figsize
+    left, bottom, right, top = _MARGINS
+    fig = plt.figure(figsize=figsize, layout="none")
+    return fig.add_axes((left / width, bottom / height, 1 - (left + right) / width,
+                         1 - (bottom + top) / height))
 
 
 def _loss_fn(objective):
@@ -100,8 +122,8 @@ def plot_paths(
     levels=15,
     grid=None,
     n=100,
-    xlabel=r"$\theta_1$",
-    ylabel=r"$\theta_2$",
+    xlabel="\u03b8\u2081",
+    ylabel="\u03b8\u2082",
     show_minimizer=True,
     legend_loc="best",
     colors=None,
@@ -131,10 +153,14 @@ def plot_paths(
         Name -> colour of that path (to keep one colour per optimizer across
         figures); the others take ``C0``, ``C1``, ... in order.
 
+    xlabel, ylabel : str
+        Axis labels; by default θ₁ and θ₂ in plain Unicode (mathtext is parsed
+        again at every draw).
+
     Returns the ``Axes``. The start of each path is a hollow marker, the end a
     filled one, the minimizer a black star.
     """
-    ax = get_ax(ax)
+    ax = fixed_axes(ax)
     arrays = {}
     for name, p in paths.items():
         p = getattr(p, "params", p)
@@ -185,7 +211,9 @@ def plot_paths(
         ax.plot(*minimizer, marker="*", color="k", ms=12, ls="none", label="minimizer")
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
-    ax.set_title(title)
+    # At a fixed height (just above the axes, where it would go anyway): a title left to place
+    # itself measures the top tick labels of the axes and of their twins at every draw.
+    ax.set_title(title, y=1.0)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend(loc=legend_loc, fontsize="small")
