@@ -187,14 +187,14 @@ def main(argv=None) -> None:
 # cropping draws every figure twice more (once with rendering off, once to measure the
 # box), which was a third of an exercise figure's cost. The course's figure helpers place
 # their axes at fixed margins (adaptive_lr.viz.paths.fixed_axes), so nothing is cut off.
-INLINE_FIGURE_KWARGS = '--InlineBackend.print_figure_kwargs={"bbox_inches": None}'
+INLINE_PRINT_FIGURE_KWARGS = {"bbox_inches": None}
 
 
 def kernel_argv(connection: str, plot_backend: str = "inline") -> list:
     """The ipykernel command line the launcher replaces itself with."""
     argv = [sys.executable, "-m", "ipykernel_launcher", "-f", connection]
     if plot_backend == "inline":
-        argv.append(INLINE_FIGURE_KWARGS)
+        argv.append(f"--InlineBackend.print_figure_kwargs={INLINE_PRINT_FIGURE_KWARGS!r}")
     return argv
 
 

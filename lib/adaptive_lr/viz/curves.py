@@ -6,7 +6,7 @@ import numpy as np
 
 from ._axes import finish, plain_log_ticks, series_of
 from .matrix import _plain_log_ticks
-from .paths import fixed_axes
+from .paths import fixed_axes, set_title
 
 
 def plot_curves(
@@ -57,7 +57,7 @@ def plot_curves(
         ax.set_yscale("log")
         _log_ticks(ax.yaxis, drawn["y"])
     finish(ax, title, xlabel, ylabel, loc=legend_loc)
-    ax.set_title(title, y=1.0)  # at a fixed height: see plot_paths
+    set_title(ax, title)  # at a fixed place: see paths.set_title
     return ax
 
 
