@@ -102,7 +102,7 @@ def oracle_fingerprints() -> set:
 # directory, so it is resolved each time). The profiler asks for every call the student's
 # function makes, and _oracle_functions for every loaded module, on every guarded call.
 _ORACLE_FILE: dict = {}
-# id(module) -> (module, is it an oracle module): a kernel holds about a thousand modules,
+# id(module) -> (module, is it an oracle module, its __file__ then): a kernel holds about a thousand modules,
 # and resolving each one's file on each of a notebook's ~400 guarded calls took seconds.
 # A module once seen as the oracle's stays one, even should its __file__ change.
 _ORACLE_MODULE: dict = {}
