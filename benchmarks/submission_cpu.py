@@ -36,7 +36,8 @@ from adaptive_lr.sandbox.users import become_subreaper  # noqa: E402
 
 def cpu() -> float:
     """CPU seconds of this process and of its reaped descendants."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
@@ -74,7 +75,8 @@ def main(argv=None) -> int:
         outcome = grade_submission(common, task)
         graded_cpu, graded_wall = cpu() - c, time.monotonic() - w
         notebook = outcome.autograded.get("adaptive_lr/exercises.ipynb")
-        plain = plain_execution(notebook, out / f"plain-{student}") if notebook else (float("nan"),) * 2
+        plain = (plain_execution(notebook, out / f"plain-{student}") if notebook
+                 else (float("nan"), float("nan")))
         t = outcome.record.timings
         print(json.dumps({
             "student": student, "status": outcome.record.status.value,

@@ -75,7 +75,7 @@ def _pixels(png: bytes) -> np.ndarray:
 
 def _drawn(release, exercise: int, *variants: dict) -> list:
     """The release's figure cell of ``exercise``, one PNG per variant (functions in place of the
-    reference's), drawn as the grading kernel shows it (not cropped: see adaptive_lr.sandbox.kernel)."""
+    reference's), drawn as the grading kernel shows it (uncropped: adaptive_lr.sandbox.kernel)."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)

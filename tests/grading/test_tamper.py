@@ -225,9 +225,10 @@ def test_an_oracle_module_whose_file_is_renamed_after_a_guarded_call_is_still_tr
     assert _run(_cheat_by_alias()).oracle
 
 
-def test_a_relative_file_name_is_resolved_in_the_working_directory_of_each_call(monkeypatch, tmp_path):
+def test_a_relative_file_name_is_resolved_in_each_calls_working_directory(monkeypatch, tmp_path):
     code = optim_adam.adam_update.__code__.replace(co_filename="adam.py")
-    copy = types.FunctionType(code, optim_adam.__dict__, "adam_update", optim_adam.adam_update.__defaults__)
+    copy = types.FunctionType(code, optim_adam.__dict__, "adam_update",
+                              optim_adam.adam_update.__defaults__)
     copy.__kwdefaults__ = optim_adam.adam_update.__kwdefaults__
     monkeypatch.chdir(tmp_path)
     elsewhere = _run(copy).oracle  # caught as a copy of the reference's bytecode, not by its file

@@ -102,8 +102,9 @@ def oracle_fingerprints() -> set:
 # directory, so it is resolved each time). The profiler asks for every call the student's
 # function makes, and _oracle_functions for every loaded module, on every guarded call.
 _ORACLE_FILE: dict = {}
-# id(module) -> (module, is it an oracle module, its __file__ then): a kernel holds about a thousand modules,
-# and resolving each one's file on each of a notebook's ~400 guarded calls took seconds.
+# id(module) -> (module, is it an oracle module, its __file__ then): a kernel holds about a
+# thousand modules, and resolving each one's file on each of a notebook's ~400 guarded calls
+# took seconds.
 # A module once seen as the oracle's stays one, even should its __file__ change.
 _ORACLE_MODULE: dict = {}
 
@@ -121,7 +122,7 @@ def _in_oracle(filename: str) -> bool:
 
 
 def _is_oracle_module(module, namespace: dict) -> bool:
-    """Whether ``module`` (whose ``__dict__`` is ``namespace``) was loaded from adaptive_lr/optim."""
+    """Whether ``module`` (its ``__dict__`` is ``namespace``) was loaded from adaptive_lr/optim."""
     # The file is read from the namespace: getattr on a module can run its __getattr__.
     filename = namespace.get("__file__")
     seen = _ORACLE_MODULE.get(id(module))
