@@ -210,3 +210,28 @@ def test_the_referee_is_a_separate_clean_process():
     proc = hidden._STATE["proc"]
     assert proc.poll() is None and proc.pid != __import__("os").getpid()
     assert "-I" in proc.args
+
+
+# -- the tripwires' caches (guard._ORACLE_FILE, guard._ORACLE_MODULE) never let a call through --
+
+def _run(func):
+    return guard.run(func, [np.ones(2), np.ones(2), np.zeros(2), np.zeros(2), 1], {},
+                     ["theta", "grad", "m", "v", "t"])
+
+
+def test_an_oracle_module_whose_file_is_renamed_after_a_guarded_call_is_still_tripped(monkeypatch):
+    assert _run(_cheat_by_alias()).oracle  # the module is now known as the oracle's
+    monkeypatch.setattr(optim_adam, "__file__", "/somewhere/else.py")
+    assert _run(_cheat_by_alias()).oracle
+
+
+def test_a_relative_file_name_is_resolved_in_each_calls_working_directory(monkeypatch, tmp_path):
+    code = optim_adam.adam_update.__code__.replace(co_filename="adam.py")
+    copy = types.FunctionType(code, optim_adam.__dict__, "adam_update",
+                              optim_adam.adam_update.__defaults__)
+    copy.__kwdefaults__ = optim_adam.adam_update.__kwdefaults__
+    monkeypatch.chdir(tmp_path)
+    elsewhere = _run(copy).oracle  # caught as a copy of the reference's bytecode, not by its file
+    assert all("adam.py:" not in e for e in elsewhere), elsewhere
+    monkeypatch.chdir(guard.OPTIM_DIR)
+    assert any("adam.py:" in e for e in _run(copy).oracle)

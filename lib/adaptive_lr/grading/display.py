@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import linecache
 import os
+import sys
 import types
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -76,10 +77,12 @@ def _handler(shell, etype, value, tb, tb_offset=None):
 def install(shell=None) -> bool:
     """Register the handler in the running IPython shell (once); False outside IPython."""
     if shell is None:
-        try:
-            from IPython import get_ipython
-        except ImportError:
+        # No IPython imported, no shell running: nothing to install, and importing IPython
+        # here would cost the referee process (which imports this package) a third of a second.
+        if "IPython" not in sys.modules:
             return False
+        from IPython import get_ipython
+
         shell = get_ipython()
     if shell is None or not hasattr(shell, "set_custom_exc"):
         return False

@@ -98,8 +98,39 @@ def oracle_fingerprints() -> set:
     return _FINGERPRINTS
 
 
+# Answers of _in_oracle for absolute file names (a relative one depends on the working
+# directory, so it is resolved each time). The profiler asks for every call the student's
+# function makes, and _oracle_functions for every loaded module, on every guarded call.
+_ORACLE_FILE: dict = {}
+# id(module) -> (module, is it an oracle module, its __file__ then): a kernel holds about a
+# thousand modules, and resolving each one's file on each of a notebook's ~400 guarded calls
+# took seconds.
+# A module once seen as the oracle's stays one, even should its __file__ change.
+_ORACLE_MODULE: dict = {}
+
+
 def _in_oracle(filename: str) -> bool:
-    return isinstance(filename, str) and os.path.abspath(filename).startswith(OPTIM_DIR)
+    if not isinstance(filename, str):
+        return False
+    known = _ORACLE_FILE.get(filename)
+    if known is not None:
+        return known
+    inside = os.path.abspath(filename).startswith(OPTIM_DIR)
+    if os.path.isabs(filename):
+        _ORACLE_FILE[filename] = inside
+    return inside
+
+
+def _is_oracle_module(module, namespace: dict) -> bool:
+    """Whether ``module`` (its ``__dict__`` is ``namespace``) was loaded from adaptive_lr/optim."""
+    # The file is read from the namespace: getattr on a module can run its __getattr__.
+    filename = namespace.get("__file__")
+    seen = _ORACLE_MODULE.get(id(module))
+    if seen is not None and seen[0] is module and (seen[1] or seen[2] is filename):
+        return seen[1]
+    inside = _in_oracle(filename or "")
+    _ORACLE_MODULE[id(module)] = (module, inside, filename)
+    return inside
 
 
 def _oracle_functions():
@@ -109,7 +140,7 @@ def _oracle_functions():
         namespace = getattr(module, "__dict__", None)
         if not isinstance(namespace, dict):
             continue
-        if not _in_oracle(getattr(module, "__file__", None) or ""):
+        if not _is_oracle_module(module, namespace):
             continue
         for value in list(namespace.values()):
             if isinstance(value, types.FunctionType) and _in_oracle(value.__code__.co_filename):

@@ -180,7 +180,22 @@ def main(argv=None) -> None:
     os.chdir(scratch)
     os.umask(0o077)
     print(f"[sandbox] {mode}; scratch {scratch}", file=sys.stdout, flush=True)
-    os.execve(sys.executable, [sys.executable, "-m", "ipykernel_launcher", "-f", connection], env)
+    os.execve(sys.executable, kernel_argv(connection, args.plot_backend), env)
+
+
+# An inline figure is printed as it is drawn, not cropped to its tight bounding box first:
+# cropping draws every figure twice more (once with rendering off, once to measure the
+# box), which was a third of an exercise figure's cost. The course's figure helpers place
+# their axes at fixed margins (adaptive_lr.viz.paths.fixed_axes), so nothing is cut off.
+INLINE_PRINT_FIGURE_KWARGS = {"bbox_inches": None}
+
+
+def kernel_argv(connection: str, plot_backend: str = "inline") -> list:
+    """The ipykernel command line the launcher replaces itself with."""
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", connection]
+    if plot_backend == "inline":
+        argv.append(f"--InlineBackend.print_figure_kwargs={INLINE_PRINT_FIGURE_KWARGS!r}")
+    return argv
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._axes import finish, get_ax, plain_log_ticks, series_of
+from ._axes import finish, plain_log_ticks, series_of
 from .matrix import _plain_log_ticks
+from .paths import fixed_axes, set_title
 
 
 def plot_curves(
@@ -35,7 +36,7 @@ def plot_curves(
         Label -> keyword arguments for ``ax.plot`` (e.g. ``{"prediction":
         {"ls": "--", "color": "k"}}`` to overlay a derived formula on a measurement).
     """
-    ax = get_ax(ax)
+    ax = fixed_axes(ax)
     styles = styles or {}
     drawn = {"x": [], "y": []}
     for label, s in series.items():
@@ -56,6 +57,7 @@ def plot_curves(
         ax.set_yscale("log")
         _log_ticks(ax.yaxis, drawn["y"])
     finish(ax, title, xlabel, ylabel, loc=legend_loc)
+    set_title(ax, title)  # at a fixed place: see paths.set_title
     return ax
 
 

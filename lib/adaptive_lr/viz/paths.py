@@ -6,9 +6,62 @@ import inspect
 
 import numpy as np
 
-from ._axes import get_ax
-
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+# Where a new figure's axes go, in inches from the figure's edges (left, bottom, right, top):
+# room for the tick labels and axis label on the left and bottom, and for the title on top.
+_MARGINS = (0.85, 0.6, 0.2, 0.4)
+_TITLE_ROOM = 0.15  # inches kept free on each side of a title wider than the axes
+
+
+def fixed_axes(ax=None, figsize=(6.0, 4.5)):
+    """``ax`` itself, or the axes of a new pyplot figure, placed once at fixed margins.
+
+    No layout engine: constrained (or tight) layout measures every tick label,
+    title and legend again at every draw, and cropping a figure to its tight
+    bounding box (what an inline figure does by default) draws it twice more;
+    that measuring was most of the time of drawing an exercise figure. The
+    grading kernel shows figures uncropped (:mod:`adaptive_lr.sandbox.kernel`),
+    so the margins hold the labels; :func:`set_title` keeps a long title inside.
+    """
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=figsize, layout="none")
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax._adaptive_lr_fixed = True  # placed by fixed_axes: set_title may widen its figure
+    _place(ax)
+    return ax
+
+
+def _place(ax) -> None:
+    width, height = ax.figure.get_size_inches()
+    left, bottom, right, top = _MARGINS
+    ax.set_position((left / width, bottom / height, 1 - (left + right) / width,
+                     1 - (bottom + top) / height))
+
+
+def set_title(ax, title: str) -> None:
+    """The title at a fixed height just above the axes (where it would go anyway: a title left
+    to place itself measures the top tick labels at every draw); on axes of :func:`fixed_axes`,
+    centred on the figure, which is widened once, when the title is wider than it."""
+    text = ax.set_title(title, y=1.0)
+    if not getattr(ax, "_adaptive_lr_fixed", False) or not title:
+        return
+    fig = ax.figure
+    renderer = getattr(fig.canvas, "get_renderer", None)
+    if renderer is None:  # a canvas that cannot measure text: leave the title over the axes
+        return
+    needed = text.get_window_extent(renderer()).width / fig.dpi + 2 * _TITLE_ROOM
+    width, height = fig.get_size_inches()
+    if needed > width:
+        fig.set_size_inches(needed, height)
+        _place(ax)
+        width = needed
+    # The figure's centre, in the axes' coordinates.
+    left, _, right, _ = _MARGINS
+    text.set_x((width / 2 - left) / (width - left - right))
 
 
 def _loss_fn(objective):
@@ -100,8 +153,8 @@ def plot_paths(
     levels=15,
     grid=None,
     n=100,
-    xlabel=r"$\theta_1$",
-    ylabel=r"$\theta_2$",
+    xlabel="\u03b8\u2081",
+    ylabel="\u03b8\u2082",
     show_minimizer=True,
     legend_loc="best",
     colors=None,
@@ -131,10 +184,14 @@ def plot_paths(
         Name -> colour of that path (to keep one colour per optimizer across
         figures); the others take ``C0``, ``C1``, ... in order.
 
+    xlabel, ylabel : str
+        Axis labels; by default θ₁ and θ₂ in plain Unicode (mathtext is parsed
+        again at every draw).
+
     Returns the ``Axes``. The start of each path is a hollow marker, the end a
     filled one, the minimizer a black star.
     """
-    ax = get_ax(ax)
+    ax = fixed_axes(ax)
     arrays = {}
     for name, p in paths.items():
         p = getattr(p, "params", p)
@@ -185,7 +242,7 @@ def plot_paths(
         ax.plot(*minimizer, marker="*", color="k", ms=12, ls="none", label="minimizer")
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
-    ax.set_title(title)
+    set_title(ax, title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend(loc=legend_loc, fontsize="small")
