@@ -74,7 +74,9 @@ def test_instructor_enters_a_manual_grade_that_the_gradebook_holds(page, lab, la
     page.locator("a", has_text="adaptive_lr").first.click()
     page.locator("a", has_text="exercises").first.click()
     page.screenshot(path=artifacts / "formgrader-1-submissions.png")
-    page.locator("a", has_text="Submission #1").first.click()
+    # The formgrader renders the whole submission (MathML for every formula) before the page
+    # arrives: seconds on a quiet machine, more than the default 30 s under the suite's load.
+    page.locator("a", has_text="Submission #1").first.click(timeout=ui.LONG)
     score = page.locator("input.score.needs_manual_grade").first
     score.wait_for(timeout=ui.LONG)  # the grades are loaded and shown (an earlier value would be overwritten)
     page.wait_for_load_state("networkidle")
