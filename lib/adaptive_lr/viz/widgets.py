@@ -550,15 +550,6 @@ class InteractiveFigure:
     def _order(self, centre, steps=None) -> list:
         """``(key, values)`` of the grid values along each control from ``centre``, nearest first
         (at most ``steps`` steps away, when given)."""
-        return self._along_controls(centre, steps)
-
-    def _order_ahead(self, centre) -> list:
-        """What the forked process makes around ``centre``: its image too, for a slider that comes
-        back to where it was, then the values along each control, nearest first."""
-        base = {k: c.snap(centre[k]) for k, c in self.controls.items()}
-        return [(self._key(base), base)] + self._along_controls(centre)
-
-    def _along_controls(self, centre, steps=None) -> list:
         base = {k: c.snap(centre[k]) for k, c in self.controls.items()}
         ranked = []
         for rank, (name, control) in enumerate(self.controls.items()):
@@ -573,6 +564,12 @@ class InteractiveFigure:
             values = {**base, name: value}
             out.append((self._key(values), values))
         return out
+
+    def _order_ahead(self, centre) -> list:
+        """What the forked process makes around ``centre``: its image too, for a slider that comes
+        back to where it was, then :meth:`_order`."""
+        base = {k: c.snap(centre[k]) for k, c in self.controls.items()}
+        return [(self._key(base), base)] + self._order(centre)
 
     def precompute(self, steps=None) -> int:
         """Compute (here, now) the frames up to ``steps`` grid steps along each control from the
