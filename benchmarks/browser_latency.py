@@ -94,8 +94,8 @@ def measure(page, settle_s=SETTLE_S, moves_per_slider=10, timeout_ms=5000):
 CACHE_REPORT = """from adaptive_lr.viz import widgets as _widgets
 for _f in _widgets.instances():
     if _f.controls:
-        print(f"{getattr(_f.draw_fn, '__name__', 'draw'):<24} {len(_f._images):>6} {_f.image_hits:>6} "
-              f"{_f.frame_hits:>6} {_f.frame_misses:>6}")"""
+        print(f"{getattr(_f.draw_fn, '__name__', 'draw'):<24} {len(_f._images):>6} {_f.page_hits:>6} "
+              f"{_f.image_hits:>6} {_f.frame_hits:>6} {_f.frame_misses:>6}")"""
 
 
 def cache_report(page) -> str:
@@ -104,7 +104,7 @@ def cache_report(page) -> str:
     last = page.locator(".jp-Notebook:visible .jp-CodeCell").last
     ui.set_source(page, last, CACHE_REPORT)
     ui.run(page, last)
-    header = f"  {'figure':<24} {'images':>6} {'sent':>6} {'frames':>6} {'drawn':>6}"
+    header = f"  {'figure':<24} {'images':>6} {'page':>6} {'sent':>6} {'frames':>6} {'drawn':>6}"
     return header + "\n" + "\n".join("  " + line for line in ui.output_text(last).splitlines())
 
 
@@ -126,6 +126,7 @@ def main(argv: list[str]) -> int:
             with _lab.chromium(home / "profile") as context:
                 page = context.new_page()
                 page.add_init_script(HOOK)
+                page.on("console", lambda m: m.type == "error" and print(f"  [console] {m.text[:200]}"))
                 print(f"{'notebook / figure':<40} {'moves':>5} {'median ms':>9} {'max ms':>7} {'timeouts':>8}")
                 for name in names:
                     ui.open_from_file_browser(page, server, "course", name)

@@ -68,5 +68,11 @@ def send(canvas, image: Image) -> bool:
         return False
     canvas.set_image_mode("full")
     canvas.send_binary(image.png)
-    canvas._force_full = True
+    expect_full(canvas)
     return True
+
+
+def expect_full(canvas) -> None:
+    """Make ``canvas``'s next image full: the browser shows pixels its buffer does not hold."""
+    canvas.set_image_mode("full")
+    canvas._force_full = True

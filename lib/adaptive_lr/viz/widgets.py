@@ -157,6 +157,17 @@ class Control:
         i = int(round(k))
         return grid[i] if abs(k - i) < 1e-6 and 0 <= i < len(grid) else value
 
+    def index(self, value) -> int | None:
+        """``value``'s index on :meth:`grid`, None off the grid (the page computes the same from
+        the widget's model: ``viz/page_images.js``)."""
+        if self.kind == "toggle":
+            return int(bool(value))
+        k = self.position(value)
+        if k != k:  # NaN: not one of the options
+            return None
+        i = int(round(k))
+        return i if abs(k - i) < 1e-6 and 0 <= i < len(self.grid()) else None
+
     def alternative(self):
         """A valid value other than the default (what a benchmark moves the control to)."""
         o = self.options
@@ -316,6 +327,9 @@ class InteractiveFigure:
         self._images: OrderedDict = OrderedDict()
         self._image_bytes = 0
         self._behind = False  # the browser shows a cached image of values the artists do not show yet
+        self._page = None  # viz._page.PageImages: the images the page holds (once displayed)
+        self._page_covered = False  # the kernel drew on the canvas since the page last showed its own
+        self.page_hits = 0
         self._modes = None  # how each axes took the last values (viz._inplace.axes_modes)
         self.redraw()
         _INSTANCES.append(self)
@@ -344,7 +358,9 @@ class InteractiveFigure:
     def _move(self, changes) -> None:
         self.values.update(changes)
         start, cpu_start = time.perf_counter(), time.process_time()
-        if self._send_cached_image():
+        if self._shown_by_page():
+            self.last_mode = "page"
+        elif self._send_cached_image():
             self.last_mode = "image"
         else:
             # A full garbage collection in the middle of a redraw (matplotlib makes many reference
@@ -373,6 +389,7 @@ class InteractiveFigure:
         return "full"
 
     def _render_canvas(self, mode) -> None:
+        self._page_covered = True
         if mode == "full" or not self._blitter.render(self._modes):
             self._blitter.background = None  # saved again when the canvas has drawn
             self._draw_canvas()
@@ -396,9 +413,30 @@ class InteractiveFigure:
             return False
         if not _images.send(self._canvas, image):
             return False
+        self._page_covered = True
         self._behind = True
         self.image_hits += 1
         return True
+
+    def _shown_by_page(self) -> bool:
+        """Whether the page holds the image of the current values, and so showed it itself when
+        the slider moved (``viz._page``); ask it to show it again if a kernel frame came since."""
+        if self._page is None or self._sync:
+            return False
+        key = self._page_key(self.values)
+        if key is None or not self._page.holds(key, _images.geometry(self.fig)):
+            return False
+        _images.expect_full(self._canvas)
+        if self._page_covered:
+            self._page.show(key)
+            self._page_covered = False
+        self._behind = True
+        self.page_hits += 1
+        return True
+
+    def _page_key(self, values) -> str | None:
+        indices = [c.index(values[k]) for k, c in self.controls.items()]
+        return None if None in indices else ",".join(map(str, indices))
 
     def _main_axes(self) -> list:
         return list(np.atleast_1d(self.axes).ravel())
@@ -506,6 +544,12 @@ class InteractiveFigure:
             self._images[key] = image
             while self._image_bytes > _MAX_IMAGE_BYTES and len(self._images) > 1:
                 self._image_bytes -= len(self._images.popitem(last=False)[1].png)
+        self._offer_to_page(key, image)
+
+    def _offer_to_page(self, key, image) -> None:
+        page = self._page
+        if page is not None and self._canvas is not None and image.geometry == _images.geometry(self.fig):
+            page.offer(self._page_key(dict(zip(self.controls, key))), image)
 
     def _become_precomputer(self) -> None:
         """In the forked process: render on an Agg canvas of its own.
@@ -520,7 +564,7 @@ class InteractiveFigure:
         # Locks a thread of the kernel may have held at the fork: no such thread exists here.
         Figure._render_lock = threading.RLock()  # one for all figures
         self._frames_lock, self._figure_lock = threading.Lock(), threading.RLock()
-        self._canvas = self._handle = self._status = self._precomputer = None
+        self._canvas = self._handle = self._status = self._precomputer = self._page = None
         FigureCanvasAgg(self.fig)
         self._blitter.attach(self._main_axes(), self.nrows, self.ncols)
         self._sync = True
@@ -720,11 +764,37 @@ class InteractiveFigure:
         def handle_draw(event):  # the browser asks for a render (a new view, a resize)
             with self._figure_lock:
                 self._catch_up()
+                self._page_covered = True
                 drawn_by_canvas(event)
 
         canvas.handle_draw = handle_draw
         self._canvas = canvas
         self._blitter.attach(self._main_axes(), self.nrows, self.ncols)
+
+    def _attach_page(self, canvas) -> None:
+        """Let the page keep this figure's images and show them itself on a move (``viz._page``)."""
+        if self._page is not None or not self.widgets:
+            return
+        try:
+            from . import _page
+        except ImportError:  # without anywidget every move goes through the kernel
+            return
+        specs = [_page.control_spec(self.widgets[name], c) for name, c in self.controls.items()]
+        self._page = _page.PageImages(canvas, specs, on_missing=self._on_page_missing,
+                                      on_hello=self._offer_all_to_page)
+
+    def _on_page_missing(self, key) -> None:
+        """The page could not show ``key``'s image: if the sliders are there, render it here."""
+        with self._figure_lock:
+            if key is not None and key == self._page_key(self.values):
+                self._catch_up()
+                self._render_canvas("full")
+
+    def _offer_all_to_page(self) -> None:
+        with self._frames_lock:
+            cached = list(self._images.items())
+        for key, image in cached:
+            self._offer_to_page(key, image)
 
     def _ipython_display_(self):
         from IPython.display import display
@@ -739,6 +809,7 @@ class InteractiveFigure:
             display(w.VBox([box, self._status]))
         canvas = self._widget_canvas()
         if canvas is not None:
+            self._attach_page(canvas)
             display(canvas)  # its static form (nbconvert, nbval) is the PNG of the figure
         else:
             self._handle = display(self._image(), display_id=True)

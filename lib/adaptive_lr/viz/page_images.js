@@ -1,0 +1,107 @@
+// The page's half of viz._page.PageImages: images of slider values, kept in the page, shown on
+// the slider's own change event with no round trip to the kernel.
+//
+// The kernel sends each image the forked process renders ahead ("image", its PNG as a buffer).
+// When a slider moves in the page, its model changes here at once (before the kernel hears of
+// it); if the image of the new values is held, it is drawn into the ipympl canvas model's
+// offscreen canvas and every view of it is updated, as ipympl does with a frame it receives.
+// The kernel's own frames keep arriving through ipympl for values the page does not hold; when
+// the kernel has sent one since, it asks again for the held image of the values it settles on
+// ("show"), so the figure always ends on the sliders' values. A held image that does not fit
+// the canvas (another size or device pixel ratio) is reported back ("missing").
+
+function indexOf(spec, model) {
+  // The control's grid index, as viz.widgets.Control.index computes it; null off the grid.
+  if (spec.kind === "choice") return model.get("index");
+  if (spec.kind === "toggle") return model.get("value") ? 1 : 0;
+  const value = model.get("value");
+  const x = spec.kind === "log" ? Math.log10(value) : value;
+  const k = (x - spec.min) / spec.step;
+  const i = Math.round(k);
+  return Math.abs(k - i) < 1e-6 && i >= 0 && i < spec.count ? i : null;
+}
+
+function frameLanded(canvas) {
+  // A frame ipympl is still decoding would be drawn over the held one: wait for it.
+  const image = canvas.image;
+  if (!image || image.complete) return Promise.resolve();
+  return new Promise((resolve) => {
+    image.addEventListener("load", resolve, { once: true });
+    image.addEventListener("error", resolve, { once: true });
+  });
+}
+
+async function setup(model) {
+  const manager = model.widget_manager;
+  const canvas = await manager.get_model(model.get("canvas_id"));
+  const specs = model.get("controls");
+  const controls = await Promise.all(specs.map((spec) => manager.get_model(spec.id)));
+  const held = new Map(); // key -> Blob (PNG)
+  let ticket = 0; // the latest request to show something; older ones give way
+
+  function currentKey() {
+    const indices = specs.map((spec, i) => indexOf(spec, controls[i]));
+    return indices.includes(null) ? null : indices.join(",");
+  }
+
+  async function show(key, askedByKernel) {
+    const mine = ++ticket;
+    const blob = held.get(key);
+    if (blob === undefined) {
+      if (askedByKernel) model.send({ type: "missing", key });
+      return;
+    }
+    const bitmap = await createImageBitmap(blob);
+    await frameLanded(canvas);
+    const offscreen = canvas.offscreen_canvas;
+    if (mine !== ticket) {
+      bitmap.close();
+      return;
+    }
+    if (bitmap.width !== offscreen.width || bitmap.height !== offscreen.height) {
+      bitmap.close();
+      held.delete(key);
+      model.send({ type: "missing", key });
+      return;
+    }
+    canvas.offscreen_context.clearRect(0, 0, offscreen.width, offscreen.height);
+    canvas.offscreen_context.drawImage(bitmap, 0, 0);
+    bitmap.close();
+    canvas._for_each_view((view) => view.update_canvas());
+  }
+
+  function onControl() {
+    const key = currentKey();
+    if (key !== null && held.has(key)) {
+      show(key, false);
+    } else {
+      ticket++; // a held image still decoding is no longer what the sliders say
+    }
+  }
+
+  function onMessage(msg, buffers) {
+    if (msg.type === "image") {
+      held.set(msg.key, new Blob([buffers[0]], { type: "image/png" }));
+    } else if (msg.type === "show") {
+      show(msg.key, true);
+    } else if (msg.type === "drop") {
+      msg.keys.forEach((key) => held.delete(key));
+    }
+  }
+
+  controls.forEach((control) => control.on("change:value change:index", onControl));
+  model.on("msg:custom", onMessage);
+  model.send({ type: "hello" }); // a new page holds nothing: the kernel sends its images again
+  return () => {
+    controls.forEach((control) => control.off("change:value change:index", onControl));
+    model.off("msg:custom", onMessage);
+    held.clear();
+  };
+}
+
+export default {
+  initialize({ model }) {
+    const done = setup(model);
+    return () => done.then((cleanup) => cleanup());
+  },
+};
