@@ -10,7 +10,7 @@
 // ("show"), so the figure always ends on the sliders' values. A held image that does not fit
 // the canvas (another size or device pixel ratio) is reported back ("missing").
 
-function indexOf(spec, model) {
+export function indexOf(spec, model) {
   // The control's grid index, as viz.widgets.Control.index computes it; null off the grid.
   if (spec.kind === "choice") return model.get("index");
   if (spec.kind === "toggle") return model.get("value") ? 1 : 0;
@@ -31,7 +31,7 @@ function frameLanded(canvas) {
   });
 }
 
-async function setup(model) {
+export async function setup(model) {
   const manager = model.widget_manager;
   const canvas = await manager.get_model(model.get("canvas_id"));
   const specs = model.get("controls");
