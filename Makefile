@@ -29,7 +29,7 @@ demo: $(STAMP)
 	$(PYTHON) -m adaptive_lr.cli demo
 
 test: $(STAMP)
-	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup tests
+	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=30 tests
 
 # Copy the released exercises to work/ unless a copy is already there.
 student: $(STAMP)

@@ -86,6 +86,9 @@ def measure(page, settle_s=SETTLE_S, moves_per_slider=10, timeout_ms=5000):
                 key = "ArrowRight" if j < moves_per_slider // 2 else "ArrowLeft"
                 ms = page.evaluate(MOVE, [handle.element_handle(), key, timeout_ms])
                 times.append(ms if ms is not None else float(timeout_ms))
+                if ms is None:  # which move: a slider at its end, or an image that never came
+                    print(f"  no new image within {timeout_ms} ms: {name}, slider {k + 1}, {key} "
+                          f"(move {j + 1}), value {handle.get_attribute('aria-valuenow')}")
                 page.wait_for_timeout(100)  # let the kernel settle before the next move
         results[name] = times
     return results
