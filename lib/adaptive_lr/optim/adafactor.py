@@ -59,9 +59,13 @@ def adafactor_update(X, G, R, C, t, lr=1e-2, beta2_decay=-0.8, eps1=1e-30, eps2=
     that zero-initialized weights still move. The division by
     :math:`\max(1, \mathrm{RMS}(U)/d)` is update clipping. At ``t=1``,
     :math:`1-\hat\beta_{2,1} = 1` so the state is the first gradient's row and
-    column means. :math:`\hat V` is the rank-1 matrix closest to the second
-    moment in the sense of Shazeer and Stern; it is exact when :math:`G^2` has
-    rank one.
+    column means. :math:`\hat V_t` is the rank-1 matrix closest, in the sense of
+    Shazeer and Stern, to the moving average :math:`V_t` of :math:`G_s^2` (with the
+    same decays) whose row and column means :math:`R_t, C_t` are; it is exact when
+    :math:`V_t` has rank one. At ``t=1`` that is when :math:`G_1^2` has rank one;
+    later a rank-one :math:`G_s^2` at every step is not enough (two rank-one
+    terms :math:`a b^\top` and :math:`a' b'^\top` with :math:`a \nparallel a'` and
+    :math:`b \nparallel b'` add up to rank two).
 
     Conventions of ``torch.optim.Adafactor`` (``eps=(eps1, eps2)``,
     ``weight_decay=0``); the default :math:`\epsilon_1 = 10^{-30}` is the

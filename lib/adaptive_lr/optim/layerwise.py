@@ -80,7 +80,11 @@ def lars_update(w, grad, velocity, lr, momentum=0.9, weight_decay=0.0, trust_coe
     :math:`\eta\tau\|w\|`, whatever the scale of the gradient: that is what
     lets large-batch training use one learning rate for layers whose gradients
     differ by orders of magnitude. This is ``optax.lars`` with ``eps=0`` and
-    ``nesterov=False`` (optax keeps :math:`-b_t` as its trace).
+    ``nesterov=False`` (optax keeps :math:`-b_t` as its trace). The paper's
+    Algorithm 1 divides by :math:`\|g_t\| + \lambda\|w_{t-1}\|` instead of
+    :math:`\|u_t\| = \|g_t + \lambda w_{t-1}\|`; the two agree when
+    :math:`\lambda = 0` or :math:`g_t` is a non-negative multiple of :math:`w_{t-1}`, and otherwise
+    the paper's ratio is the smaller one (triangle inequality).
 
     Reference: You, Gitman and Ginsburg, "Large Batch Training of
     Convolutional Networks", arXiv:1708.03888, 2017.
