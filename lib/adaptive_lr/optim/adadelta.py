@@ -43,8 +43,10 @@ def adadelta_update(theta, grad, square_avg, acc_delta, lr=1.0, rho=0.9, eps=1e-
     learning rate (:math:`\eta = 1`, torch's default). Epsilon sits *inside*
     both square roots; in the numerator it is what starts the iteration, since
     :math:`E[\Delta\theta^2]_0 = 0`: the first steps have size about
-    :math:`\sqrt{\epsilon / (1-\beta_2)}` (:math:`3.2\times10^{-3}` for the defaults),
-    whatever the gradient's scale. This is
+    :math:`\sqrt{\epsilon / (1-\beta_2)}` (:math:`3.2\times10^{-3}` for the defaults)
+    whatever the gradient's scale, as long as :math:`(1-\beta_2) g^2 \gg \epsilon`
+    (:math:`|g| \gg 3.2\times10^{-3}`); a smaller gradient steps by about :math:`|g|`
+    (:math:`9.5\times10^{-4}` for :math:`|g| = 10^{-3}`). This is
     ``torch.optim.Adadelta`` (no weight decay); ``acc_delta`` averages
     :math:`\Delta_t` before the learning rate scales it.
 
