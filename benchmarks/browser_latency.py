@@ -12,8 +12,9 @@ first move comes ``--settle=SECONDS`` (default 10) later, as a student reads
 a figure before moving its slider (JupyterLab creates a figure's view only
 near the screen; from then on the frames and images of the neighbouring
 values are made in the background). Prints the median and maximum per
-figure, and what the kernel counted per figure: images made ahead, moves that
-sent one, frames found cached and frames drawn on a move. The machine's load
+figure, and what the kernel counted per figure: images made ahead, moves the
+page showed itself from the images it holds (``viz._page``), moves that sent
+the kernel's image, frames found cached and frames drawn on a move. The machine's load
 average is printed at the start and the end, as other programs competing
 for the cores slow everything.
 """
