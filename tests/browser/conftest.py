@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 
 import nbformat
 import pytest
@@ -20,6 +21,7 @@ from . import lab as _lab
 
 ARTIFACTS = _lab.ROOT / "tests" / "browser" / "artifacts"
 STUDENT = "ada"
+_STARTED = time.time()  # this test process (an xdist worker) began: later files are this run's
 
 # Without a browser, only test_browser_available.py is collected: it reports the one skip line.
 if _lab.browser_missing():
@@ -47,9 +49,18 @@ def _grade_course(course, done: dict):
 
 @pytest.fixture(scope="session")
 def artifacts():
-    if ARTIFACTS.exists():
-        shutil.rmtree(ARTIFACTS)
-    ARTIFACTS.mkdir(parents=True)
+    """The screenshot folder, without the screenshots of earlier runs.
+
+    Each xdist worker runs session fixtures of its own, so another worker may be writing here
+    already: only files older than this process are removed, never the folder.
+    """
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for old in ARTIFACTS.iterdir():
+        try:
+            if old.is_file() and old.stat().st_mtime < _STARTED:
+                old.unlink()
+        except FileNotFoundError:  # removed by another worker meanwhile
+            pass
     return ARTIFACTS
 
 
