@@ -44,6 +44,17 @@ globalThis.createImageBitmap = async (blob) => {
   return { width: bytes[0], height: bytes[1], id: bytes[2], close() {} };
 };
 
+// The page's IntersectionObserver: the harness says when an element enters or leaves the screen.
+const observers = [];
+globalThis.IntersectionObserver = class {
+  constructor(callback) { this.callback = callback; this.targets = []; observers.push(this); }
+  observe(el) { this.targets.push(el); }
+  disconnect() { this.targets = []; }
+};
+function intersect(el, isIntersecting) {
+  for (const o of observers) if (o.targets.includes(el)) o.callback([{ target: el, isIntersecting }]);
+}
+
 function canvasModel(width, height) {
   const drawn = [];
   const views = [];
@@ -66,7 +77,8 @@ if (request.indices) {
 if (request.scenario) {
   const canvas = canvasModel(8, 6);
   let updates = 0;
-  canvas.views.push({ update_canvas() { updates++; } });
+  const view = { el: { isConnected: true }, update_canvas() { updates++; } };
+  canvas.views.push(view);
   const slider = new Model({ value: 0.0 });
   const models = { canvas, slider };
   const page = new Model({
@@ -115,6 +127,12 @@ if (request.scenario) {
   landed();
   await settle();
   events.waitsForFrame.after = [...canvas.drawn];
+
+  const sentBefore = page.sent.length;
+  intersect(view.el, false); // scrolled away
+  intersect(view.el, false);
+  intersect(view.el, true); // back
+  events.visibility = page.sent.slice(sentBefore);
 
   cleanup();
   slider.set("value", 1.0);

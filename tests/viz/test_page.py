@@ -165,3 +165,63 @@ def test_values_off_the_grid_have_no_index():
     assert viz.slider(0, 1, 0.5, 0.1).index(1.5) is None
     assert viz.choice(["x", "y"]).index("z") is None
     assert viz.toggle().index(True) == 1
+
+
+def _cpu_ticks(pid) -> int:
+    """The process's user + system CPU time so far, in clock ticks (from /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+@pytest.mark.skipif(not __import__("adaptive_lr.viz._precompute", fromlist=["x"]).available(),
+                    reason="images are rendered ahead only where os.fork is usable")
+def test_a_figure_off_screen_pauses_its_rendering_process_and_resumes_on_return(shown):
+    import threading
+    import time
+
+    w, _, _ = shown
+    w._start_precompute()
+    worker = w._precomputer
+    try:
+        w._page._receive(w._page, {"type": "visible", "value": False}, [])
+        assert worker.paused
+        time.sleep(1.5)  # it finishes the value it was on
+        made, ticks = len(w._images), _cpu_ticks(worker.pid)
+        # Moves while paused: the child still reads them, so they never block the kernel.
+        grid = w.controls["slope"].grid()
+        mover = threading.Thread(target=lambda: [worker.recentre({**w.values, "slope": grid[i % 40]})
+                                                 for i in range(5000)])
+        mover.start()
+        mover.join(60)
+        assert not mover.is_alive()
+        time.sleep(1.5)
+        assert len(w._images) == made  # nothing rendered while paused
+        assert _cpu_ticks(worker.pid) - ticks < 100  # reading 5000 centres, not rendering (1 s)
+        w._page._receive(w._page, {"type": "visible", "value": True}, [])
+        assert not worker.paused
+        deadline = time.monotonic() + 60
+        while len(w._images) == made and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(w._images) > made
+    finally:
+        worker.stop()
+
+
+@pytest.mark.skipif(not __import__("adaptive_lr.viz._precompute", fromlist=["x"]).available(),
+                    reason="images are rendered ahead only where os.fork is usable")
+def test_a_figure_that_starts_off_screen_starts_paused_and_a_paused_process_still_stops(shown):
+    import time
+
+    w, _, _ = shown
+    w._on_visible(False)
+    w._start_precompute()
+    worker = w._precomputer
+    assert worker.paused
+    time.sleep(2.0)
+    assert len(w._images) <= 1  # at most the value it had started on
+    worker.stop()
+    deadline = time.monotonic() + 30
+    while worker.alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not worker.alive

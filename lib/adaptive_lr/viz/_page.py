@@ -13,7 +13,9 @@ Keys are the controls' grid indices joined by commas
 (:meth:`viz.widgets.Control.index`), which the page computes from the
 sliders' models in the same way. The kernel remembers which images the page
 holds, at which canvas geometry, up to a byte cap per figure (the page drops
-what the kernel evicts).
+what the kernel evicts). The page also says when the figure leaves the
+screen and comes back, so that the kernel can pause the process rendering
+its images and leave the cores to the figure being read.
 """
 
 from __future__ import annotations
@@ -48,13 +50,14 @@ class PageImages(anywidget.AnyWidget):
     canvas_id = traitlets.Unicode().tag(sync=True)
     controls = traitlets.List().tag(sync=True)
 
-    def __init__(self, canvas, specs, *, on_missing=None, on_hello=None, max_bytes=MAX_PAGE_BYTES):
+    def __init__(self, canvas, specs, *, on_missing=None, on_hello=None, on_visible=None,
+                 max_bytes=MAX_PAGE_BYTES):
         super().__init__(canvas_id=canvas.model_id, controls=list(specs))
         self._held: OrderedDict = OrderedDict()  # key -> (geometry, bytes), oldest first
         self._bytes = 0
         self._max_bytes = max_bytes
         self._lock = threading.Lock()  # images arrive on the precomputing process's reader thread
-        self._on_missing, self._on_hello = on_missing, on_hello
+        self._on_missing, self._on_hello, self._on_visible = on_missing, on_hello, on_visible
         self.on_msg(self._receive)
 
     def holds(self, key, geometry) -> bool:
@@ -96,6 +99,9 @@ class PageImages(anywidget.AnyWidget):
             self.forget()
             if self._on_hello is not None:
                 self._on_hello()
+        elif kind == "visible":  # whether any view of the canvas is on screen
+            if self._on_visible is not None:
+                self._on_visible(bool(content.get("value")))
         elif kind == "missing":
             key = content.get("key")
             with self._lock:

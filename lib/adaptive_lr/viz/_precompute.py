@@ -9,6 +9,9 @@ computes the frames of the grid values nearest the current ones, one
 control at a time, nearest first, re-centred on every move; the kernel
 receives them on a thread and caches them. The child runs at the lowest CPU
 priority, so it uses only what the kernel, the browser and the server leave.
+While no view of its figure is on screen (``viz._page`` reports it) the
+child is paused: it keeps reading its pipe and checking that the kernel
+lives, and computes nothing.
 
 Only where ``os.fork`` exists and is safe to use without ``exec`` (Linux);
 elsewhere, and whenever the child dies, a move computes its frame itself.
@@ -21,6 +24,9 @@ import sys
 import threading
 import warnings
 from multiprocessing.connection import Pipe
+
+
+_PAUSE, _RESUME = "pause", "resume"  # what the kernel sends the child besides centres (dicts)
 
 
 def available() -> bool:
@@ -51,6 +57,7 @@ class Precomputer:
         child.close()
         self.pid = pid
         self._lock = threading.Lock()
+        self.paused = False
         self._thread = threading.Thread(target=self._receive, args=(self._conn, store, pid),
                                         daemon=True, name=f"viz-precompute-{pid}")
         self._thread.start()
@@ -82,6 +89,18 @@ class Precomputer:
             except (OSError, ValueError):
                 pass
 
+    def pause(self) -> None:
+        """Have the child stop computing while its figure is off screen, so that the cores go to
+        the one in view. It keeps reading its pipe (moves never block the kernel) and keeps
+        checking that the kernel lives; it finishes the value it is on."""
+        self.paused = True
+        self.recentre(_PAUSE)
+
+    def resume(self) -> None:
+        """Let a paused child go on computing around the latest centre it was sent."""
+        self.paused = False
+        self.recentre(_RESUME)
+
     def stop(self) -> None:
         """Ask the child to exit (the reader thread then sees the pipe close, and reaps it)."""
         self.recentre(None)
@@ -109,14 +128,18 @@ def _child_main(conn, compute, order, centre, known, parent_pid, setup=None):
         if setup is not None:
             setup()
         queue = list(order(centre))
+        paused = False
         while os.getppid() == parent_pid:
-            if conn.poll(0 if queue else 1.0):
-                centre = conn.recv()
-                if centre is None:  # asked to stop
+            if conn.poll(0 if queue and not paused else 1.0):
+                message = conn.recv()
+                if message is None:  # asked to stop
                     break
-                queue = list(order(centre))
+                if message in (_PAUSE, _RESUME):
+                    paused = message == _PAUSE
+                else:
+                    queue = list(order(message))
                 continue
-            if not queue:
+            if paused or not queue:
                 continue
             key, values = queue.pop(0)
             if key in known:

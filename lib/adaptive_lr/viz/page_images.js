@@ -79,7 +79,7 @@ export async function setup(model) {
     }
   }
 
-  function onMessage(msg, buffers) {
+  function handle(msg, buffers) {
     if (msg.type === "image") {
       held.set(msg.key, new Blob([buffers[0]], { type: "image/png" }));
     } else if (msg.type === "show") {
@@ -89,12 +89,42 @@ export async function setup(model) {
     }
   }
 
+  // Whether any view of the canvas is on screen: the kernel pauses the rendering of a figure
+  // no one can see, so that the cores go to the one being read.
+  const onScreen = new Map(); // view element -> intersecting
+  let visible = true; // what the kernel assumes until told
+  const observer = typeof IntersectionObserver === "undefined" ? null : new IntersectionObserver(
+    (entries) => {
+      entries.forEach((entry) => onScreen.set(entry.target, entry.isIntersecting));
+      const now = [...onScreen.entries()].some(([el, seen]) => seen && el.isConnected);
+      if (now !== visible) {
+        visible = now;
+        model.send({ type: "visible", value: now });
+      }
+    });
+  function watchViews() { // views come and go (a re-rendered output): watch the new ones
+    if (observer === null) return;
+    canvas._for_each_view((view) => {
+      if (!onScreen.has(view.el)) {
+        onScreen.set(view.el, false);
+        observer.observe(view.el);
+      }
+    });
+  }
+
+  function onMessage(msg, buffers) {
+    watchViews();
+    handle(msg, buffers);
+  }
+
   controls.forEach((control) => control.on("change:value change:index", onControl));
   model.on("msg:custom", onMessage);
   model.send({ type: "hello" }); // a new page holds nothing: the kernel sends its images again
+  watchViews();
   return () => {
     controls.forEach((control) => control.off("change:value change:index", onControl));
     model.off("msg:custom", onMessage);
+    if (observer !== null) observer.disconnect();
     held.clear();
   };
 }

@@ -330,6 +330,7 @@ class InteractiveFigure:
         self._page = None  # viz._page.PageImages: the images the page holds (once displayed)
         self._page_covered = False  # the kernel drew on the canvas since the page last showed its own
         self.page_hits = 0
+        self._visible = True  # as the page last said (viz._page); until it says, assume so
         self._modes = None  # how each axes took the last values (viz._inplace.axes_modes)
         self.redraw()
         _INSTANCES.append(self)
@@ -662,6 +663,8 @@ class InteractiveFigure:
         self._precomputer = _precompute.Precomputer(
             self._make_ahead, self._order_ahead, self._store_ahead, dict(self.values), known,
             setup=self._become_precomputer)
+        if not self._visible:
+            self._precomputer.pause()
         _WORKERS.append(self._precomputer)
 
     def _on_canvas_message(self, widget, content, buffers) -> None:
@@ -781,7 +784,14 @@ class InteractiveFigure:
             return
         specs = [_page.control_spec(self.widgets[name], c) for name, c in self.controls.items()]
         self._page = _page.PageImages(canvas, specs, on_missing=self._on_page_missing,
-                                      on_hello=self._offer_all_to_page)
+                                      on_hello=self._offer_all_to_page, on_visible=self._on_visible)
+
+    def _on_visible(self, visible) -> None:
+        """Pause the process rendering ahead while no view of the figure is on screen."""
+        self._visible = visible
+        worker = self._precomputer
+        if worker is not None:
+            worker.resume() if visible else worker.pause()
 
     def _on_page_missing(self, key) -> None:
         """The page could not show ``key``'s image: if the sliders are there, render it here."""
