@@ -190,11 +190,17 @@ def test_a_figure_off_screen_pauses_its_rendering_process_and_resumes_on_return(
         made, ticks = len(w._images), _cpu_ticks(worker.pid)
         # Moves while paused: the child still reads them, so they never block the kernel.
         grid = w.controls["slope"].grid()
-        mover = threading.Thread(target=lambda: [worker.recentre({**w.values, "slope": grid[i % 40]})
-                                                 for i in range(5000)])
+        sent = []
+
+        def move():
+            for i in range(5000):
+                worker.recentre({**w.values, "slope": grid[i % len(grid)]})
+                sent.append(i)
+
+        mover = threading.Thread(target=move)
         mover.start()
         mover.join(60)
-        assert not mover.is_alive()
+        assert not mover.is_alive() and len(sent) == 5000
         time.sleep(1.5)
         assert len(w._images) == made  # nothing rendered while paused
         assert _cpu_ticks(worker.pid) - ticks < 100  # reading 5000 centres, not rendering (1 s)
