@@ -134,10 +134,16 @@ def _child_main(conn, compute, order, centre, known, parent_pid, setup=None):
                 message = conn.recv()
                 if message is None:  # asked to stop
                     break
-                if message in (_PAUSE, _RESUME):
-                    paused = message == _PAUSE
+                if message == _PAUSE:
+                    paused = True
+                elif message == _RESUME:
+                    paused = False
+                    queue = list(order(centre))
+                elif paused:  # listed on resume: moves come far faster than a list is made
+                    centre = message
                 else:
-                    queue = list(order(message))
+                    centre = message
+                    queue = list(order(centre))
                 continue
             if paused or not queue:
                 continue
