@@ -15,6 +15,7 @@ An image holds only for the canvas size and resolution it was rendered at
 from __future__ import annotations
 
 import io
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,37 @@ class Image:
 
     geometry: tuple
     png: bytes
+
+
+class Cache(OrderedDict):
+    """Entries kept oldest first, capped by their total size in bytes (``size(value)``); the
+    oldest go first, the newest always stays. Holds the kernel's images and the record of
+    those the page holds (``viz._page``)."""
+
+    def __init__(self, size):
+        super().__init__()
+        self._size = size
+        self.nbytes = 0
+
+    def put(self, key, value, max_bytes) -> list:
+        """Store ``value`` as the newest entry; return the keys evicted to stay within ``max_bytes``."""
+        self.discard(key)
+        self[key] = value
+        self.nbytes += self._size(value)
+        dropped = []
+        while self.nbytes > max_bytes and len(self) > 1:
+            gone, value = self.popitem(last=False)
+            self.nbytes -= self._size(value)
+            dropped.append(gone)
+        return dropped
+
+    def discard(self, key) -> None:
+        if key in self:
+            self.nbytes -= self._size(super().pop(key))
+
+    def clear(self) -> None:
+        super().clear()
+        self.nbytes = 0
 
 
 def geometry(fig) -> tuple:

@@ -21,19 +21,19 @@ its images and leave the cores to the figure being read.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from pathlib import Path
 
 import anywidget
+import numpy as np
 import traitlets
+
+from . import _images
 
 MAX_PAGE_BYTES = 24 * 2**20  # images held in the page per figure (one is 50-200 kB)
 
 
 def control_spec(widget, control) -> dict:
     """What the page needs to compute ``control``'s grid index from ``widget``'s model."""
-    import numpy as np
-
     o = control.options
     spec = {"id": widget.model_id, "kind": control.kind, "count": len(control.grid())}
     if control.kind in ("float", "int"):
@@ -53,8 +53,7 @@ class PageImages(anywidget.AnyWidget):
     def __init__(self, canvas, specs, *, on_missing=None, on_hello=None, on_visible=None,
                  max_bytes=MAX_PAGE_BYTES):
         super().__init__(canvas_id=canvas.model_id, controls=list(specs))
-        self._held: OrderedDict = OrderedDict()  # key -> (geometry, bytes), oldest first
-        self._bytes = 0
+        self._held = _images.Cache(lambda entry: entry[1])  # key -> (geometry, PNG bytes)
         self._max_bytes = max_bytes
         self._lock = threading.Lock()  # images arrive on the precomputing process's reader thread
         self._on_missing, self._on_hello, self._on_visible = on_missing, on_hello, on_visible
@@ -72,14 +71,7 @@ class PageImages(anywidget.AnyWidget):
         if key is None:
             return
         with self._lock:
-            old = self._held.pop(key, None)
-            self._bytes += len(image.png) - (old[1] if old else 0)
-            self._held[key] = (image.geometry, len(image.png))
-            dropped = []
-            while self._bytes > self._max_bytes and len(self._held) > 1:
-                gone, (_, size) = self._held.popitem(last=False)
-                self._bytes -= size
-                dropped.append(gone)
+            dropped = self._held.put(key, (image.geometry, len(image.png)), self._max_bytes)
         self.send({"type": "image", "key": key}, buffers=[image.png])
         if dropped:
             self.send({"type": "drop", "keys": dropped})
@@ -91,7 +83,6 @@ class PageImages(anywidget.AnyWidget):
     def forget(self) -> None:
         with self._lock:
             self._held.clear()
-            self._bytes = 0
 
     def _receive(self, widget, content, buffers) -> None:
         kind = content.get("type") if isinstance(content, dict) else None
@@ -105,8 +96,6 @@ class PageImages(anywidget.AnyWidget):
         elif kind == "missing":
             key = content.get("key")
             with self._lock:
-                entry = self._held.pop(key, None)
-                if entry is not None:
-                    self._bytes -= entry[1]
+                self._held.discard(key)
             if self._on_missing is not None:
                 self._on_missing(key)

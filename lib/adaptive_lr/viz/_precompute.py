@@ -139,11 +139,10 @@ def _child_main(conn, compute, order, centre, known, parent_pid, setup=None):
                 elif message == _RESUME:
                     paused = False
                     queue = list(order(centre))
-                elif paused:  # listed on resume: moves come far faster than a list is made
-                    centre = message
                 else:
                     centre = message
-                    queue = list(order(centre))
+                    if not paused:  # else listed on resume: moves come far faster than lists
+                        queue = list(order(centre))
                 continue
             if paused or not queue:
                 continue

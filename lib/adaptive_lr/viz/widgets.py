@@ -152,21 +152,23 @@ class Control:
         """The grid value ``value`` stands for (they differ in rounding only), else ``value`` itself."""
         if self.kind in ("choice", "toggle"):
             return value
-        k = self.position(value)
         grid = self.grid()
-        i = int(round(k))
-        return grid[i] if abs(k - i) < 1e-6 and 0 <= i < len(grid) else value
+        i = self._index_on(grid, value)
+        return grid[i] if i is not None else value
 
     def index(self, value) -> int | None:
         """``value``'s index on :meth:`grid`, None off the grid (the page computes the same from
         the widget's model: ``viz/page_images.js``)."""
         if self.kind == "toggle":
             return int(bool(value))
+        return self._index_on(self.grid(), value)
+
+    def _index_on(self, grid, value) -> int | None:
         k = self.position(value)
         if k != k:  # NaN: not one of the options
             return None
         i = int(round(k))
-        return i if abs(k - i) < 1e-6 and 0 <= i < len(self.grid()) else None
+        return i if abs(k - i) < 1e-6 and 0 <= i < len(grid) else None
 
     def alternative(self):
         """A valid value other than the default (what a benchmark moves the control to)."""
@@ -324,8 +326,7 @@ class InteractiveFigure:
         self._figure_lock = threading.RLock()
         self._precomputer = None
         self.frame_hits = self.frame_misses = self.image_hits = 0
-        self._images: OrderedDict = OrderedDict()
-        self._image_bytes = 0
+        self._images = _images.Cache(lambda image: len(image.png))
         self._behind = False  # the browser shows a cached image of values the artists do not show yet
         self._page = None  # viz._page.PageImages: the images the page holds (once displayed)
         self._page_covered = False  # the kernel drew on the canvas since the page last showed its own
@@ -540,12 +541,12 @@ class InteractiveFigure:
         frame, image = made
         self._store(key, frame)
         with self._frames_lock:
-            old = self._images.pop(key, None)
-            self._image_bytes += len(image.png) - (len(old.png) if old else 0)
-            self._images[key] = image
-            while self._image_bytes > _MAX_IMAGE_BYTES and len(self._images) > 1:
-                self._image_bytes -= len(self._images.popitem(last=False)[1].png)
+            self._images.put(key, image, _MAX_IMAGE_BYTES)
         self._offer_to_page(key, image)
+
+    @property
+    def _image_bytes(self) -> int:
+        return self._images.nbytes
 
     def _offer_to_page(self, key, image) -> None:
         page = self._page
@@ -790,8 +791,12 @@ class InteractiveFigure:
         """Pause the process rendering ahead while no view of the figure is on screen."""
         self._visible = visible
         worker = self._precomputer
-        if worker is not None:
-            worker.resume() if visible else worker.pause()
+        if worker is None:
+            return
+        if visible:
+            worker.resume()
+        else:
+            worker.pause()
 
     def _on_page_missing(self, key) -> None:
         """The page could not show ``key``'s image: if the sliders are there, render it here."""
