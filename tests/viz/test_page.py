@@ -113,6 +113,16 @@ def test_a_new_page_is_sent_every_image_again(shown):
     assert len(keys) == 3
 
 
+def test_a_new_page_is_sent_only_the_newest_images_that_fit_its_cap(shown):
+    w, _, page = shown
+    grid = w.controls["slope"].grid()
+    keys = [ahead(w, slope=grid[i]) for i in (17, 18, 19)]
+    w._page._max_bytes = sum(len(w._images[k].png) for k in keys[1:])
+    page.sent.clear()
+    w._page._receive(w._page, {"type": "hello"}, [])
+    assert [c["key"] for c in page.of("image")] == ["18,1", "19,1"] and page.of("drop") == []
+
+
 def test_an_image_for_another_canvas_geometry_is_not_offered(shown):
     w, _, page = shown
     w._canvas._set_device_pixel_ratio(2)

@@ -59,6 +59,11 @@ class PageImages(anywidget.AnyWidget):
         self._on_missing, self._on_hello, self._on_visible = on_missing, on_hello, on_visible
         self.on_msg(self._receive)
 
+    @property
+    def max_bytes(self) -> int:
+        """The most the page holds for this figure, in PNG bytes."""
+        return self._max_bytes
+
     def holds(self, key, geometry) -> bool:
         """Whether the page holds ``key``'s image made for a canvas of ``geometry``."""
         with self._lock:

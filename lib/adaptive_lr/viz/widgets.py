@@ -806,9 +806,16 @@ class InteractiveFigure:
                 self._render_canvas("full")
 
     def _offer_all_to_page(self) -> None:
+        """Send a new page the newest images that fit its cap (older ones it would drop at once)."""
         with self._frames_lock:
             cached = list(self._images.items())
-        for key, image in cached:
+        fit, total = [], 0
+        for key, image in reversed(cached):
+            total += len(image.png)
+            if total > self._page.max_bytes and fit:
+                break
+            fit.append((key, image))
+        for key, image in reversed(fit):
             self._offer_to_page(key, image)
 
     def _ipython_display_(self):
