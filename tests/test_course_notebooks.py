@@ -3,6 +3,8 @@
 * nbval runs every notebook in ``course/`` in ``--nbval-lax`` mode: every cell
   must run without error, and the cells marked ``# NBVAL_CHECK_OUTPUT`` (the
   numerical checks next to derivations) must print what is stored in the notebook.
+  In the same kernel, every interactive figure must redraw headless with its
+  title, labels and legend when each of its controls moves.
 * A notebook carries stored outputs only in those checked cells; any other
   output, execution count or saved widget state is stale and fails the test.
 * Each notebook opens with learning objectives and ends with a summary that
@@ -13,7 +15,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -44,32 +45,46 @@ def test_course_has_notebooks():
     assert NOTEBOOKS, f"no notebooks found in {COURSE}"
 
 
+# Run after the notebook, in its kernel: each interactive figure is checked at its defaults and
+# with each control moved to another value, then put back.
+WIDGET_CHECK = """\
+from adaptive_lr import viz as _viz
+_problems = []
+for _w in _viz.instances():
+    _name = getattr(_w.draw_fn, "__name__", "draw")
+    _problems += [f"{_name} at defaults: {_p}" for _p in _viz.figure_problems(_w.fig)]
+    for _c, _control in _w.controls.items():
+        _orig, _alt = _w.values[_c], _control.alternative()
+        _w.redraw(**{_c: _alt})
+        _problems += [f"{_name}({_c}={_alt!r}): {_p}" for _p in _viz.figure_problems(_w.fig)]
+        _w.redraw(**{_c: _orig})
+assert not _problems, "incomplete figures after a redraw:\\n  " + "\\n  ".join(_problems)
+"""
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_notebook_runs_and_checked_outputs_match(path):
-    """nbval --nbval-lax: all cells run; the # NBVAL_CHECK_OUTPUT cells print their stored output."""
+def test_notebook_runs_checked_outputs_match_and_figures_redraw(path, tmp_path):
+    """nbval --nbval-lax: all cells run; the # NBVAL_CHECK_OUTPUT cells print their stored output;
+    then, in the same kernel, every interactive figure redraws complete when each control moves.
+
+    One execution serves both checks (a notebook run is the costly part). nbval runs a copy with
+    two cells added: a first one that enters ``course/`` (where the notebook reads its data),
+    and a last one that fails with the incomplete figures, if any.
+    """
+    nb = _read(path)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(f"import os as _os\n_os.chdir({str(COURSE)!r})"))
+    nb.cells.append(nbformat.v4.new_code_cell(WIDGET_CHECK))
+    copy = tmp_path / path.name
+    nbformat.write(nb, copy)
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0")
     cmd = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "-p",
-        "no:randomly",
-        "--nbval-lax",
-        "--nbval-cell-timeout=120",
-        "-o",
-        "addopts=",
-        "-o",
-        "filterwarnings=",
-        "--rootdir",
-        str(COURSE),
-        str(path),
+        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+        "--nbval-lax", "--nbval-cell-timeout=120", "-o", "addopts=", "-o", "filterwarnings=",
+        "--rootdir", str(tmp_path), str(copy),
     ]
     proc = subprocess.run(
-        cmd, cwd=COURSE, env=env, capture_output=True, text=True, timeout=600, check=False
+        cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False
     )
     assert proc.returncode == 0, (
         f"nbval failed on {path.name} (exit {proc.returncode}); re-run with\n  {' '.join(cmd)}\n"
@@ -140,43 +155,6 @@ def test_committed_versions_are_clean():
                 stale.append(f"{name}: cell {i} has stored outputs but is not marked {CHECK_MARK}")
     assert not stale, "committed notebooks carry stale outputs:\n  " + "\n  ".join(stale)
 
-
-WIDGET_CHECK = """\
-import json as _json
-from adaptive_lr import viz as _viz
-_problems = []
-for _w in _viz.instances():
-    _name = getattr(_w.draw_fn, "__name__", "draw")
-    _problems += [f"{_name} at defaults: {_p}" for _p in _viz.figure_problems(_w.fig)]
-    for _c, _control in _w.controls.items():
-        _orig, _alt = _w.values[_c], _control.alternative()
-        _w.redraw(**{_c: _alt})
-        _problems += [f"{_name}({_c}={_alt!r}): {_p}" for _p in _viz.figure_problems(_w.fig)]
-        _w.redraw(**{_c: _orig})
-print("FIGURES", len(_viz.instances()), "PROBLEMS" + _json.dumps(_problems))
-"""
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_widget_callbacks_redraw_complete_figures(path):
-    """Every interactive figure redraws headless when each control moves, and keeps title, labels, legend."""
-    from nbclient import NotebookClient
-
-    nb = _read(path)
-    nb.cells.append(nbformat.v4.new_code_cell(WIDGET_CHECK))
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    NotebookClient(
-        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
-    ).execute()
-    text = "".join(
-        o.get("text", "") for o in nb.cells[-1].outputs if o.get("output_type") == "stream"
-    )
-    assert "PROBLEMS" in text, f"{path.name}: the widget check printed nothing: {text!r}"
-    problems = json.loads(text.split("PROBLEMS", 1)[1])
-    assert not problems, f"{path.name}: incomplete figures after a redraw:\n  " + "\n  ".join(
-        problems
-    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)

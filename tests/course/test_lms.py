@@ -13,6 +13,9 @@ from adaptive_lr.course import lms
 from adaptive_lr.course import submissions as subs
 from adaptive_lr.course.pipeline import Course, repo_root
 
+# On one xdist worker, so that its costly module fixture is built once, not once per worker.
+pytestmark = pytest.mark.xdist_group(__name__)
+
 REPO = repo_root()
 
 

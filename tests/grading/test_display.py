@@ -9,6 +9,9 @@ import pytest
 
 from adaptive_lr.grading import display
 
+# On one xdist worker, so that its costly module fixture is built once, not once per worker.
+pytestmark = pytest.mark.xdist_group(__name__)
+
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 CELLS = [
     "import numpy as np\nfrom adaptive_lr.grading import check",

@@ -21,6 +21,9 @@ import pytest
 
 from adaptive_lr.grading.mistakes import MISTAKES, runnable
 
+# On one xdist worker, so that its costly module fixture is built once, not once per worker.
+pytestmark = pytest.mark.xdist_group(__name__)
+
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "source" / "adaptive_lr" / "exercises.ipynb"
 SIBLINGS = ("trust_ratio", "matrix_inverse_root", "newton_schulz")

@@ -29,6 +29,9 @@ from adaptive_lr.sandbox.users import _live_pids_of
 from ..sandbox.probe_checks import SECRETS, check
 from ..sandbox.test_network import ODD_FOLDER
 
+# On one xdist worker, so that its costly module fixture is built once, not once per worker.
+pytestmark = pytest.mark.xdist_group(__name__)
+
 CELL_TIMEOUT = "8"
 ROOT = os.geteuid() == 0
 USER = f"adaptive-lr-grader-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-hostile"

@@ -19,6 +19,9 @@ from adaptive_lr.course import intake
 from adaptive_lr.course.intake import Intake, inspect_course, inspect_submission
 from adaptive_lr.course.pipeline import repo_root
 
+# On one xdist worker, so that its costly module fixture is built once, not once per worker.
+pytestmark = pytest.mark.xdist_group(__name__)
+
 REPO = repo_root()
 RELEASE = REPO / "release" / "adaptive_lr" / "exercises.ipynb"
 NB = "adaptive_lr/exercises.ipynb"

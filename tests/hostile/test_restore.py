@@ -28,6 +28,9 @@ from adaptive_lr.course.gradebook import read_grades
 from adaptive_lr.course.pipeline import Course, repo_root
 from adaptive_lr.course.restore import METADATA_KEY, RestoreStructure, restore_notebook
 
+# On one xdist worker, so that its costly module fixture is built once, not once per worker.
+pytestmark = pytest.mark.xdist_group(__name__)
+
 REPO = repo_root()
 RELEASE_PATH = REPO / "release" / "adaptive_lr" / "exercises.ipynb"
 RELEASE = subs.read(RELEASE_PATH)

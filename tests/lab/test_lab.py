@@ -16,6 +16,9 @@ from adaptive_lr.lab.methods import METHODS, Method, Part  # noqa: E402
 from adaptive_lr.lab.student import NotAnswered, load_function, numpy_bridge  # noqa: E402
 from adaptive_lr.lab.train import RunConfig, load_results, save_results, state_bytes, train  # noqa: E402
 
+# On one xdist worker, so that its costly module fixture is built once, not once per worker.
+pytestmark = pytest.mark.xdist_group(__name__)
+
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
 
 TINY = RunConfig(steps=12, batch_size=4, warmup=2, context=16, d_model=16, n_layers=1, n_heads=2,

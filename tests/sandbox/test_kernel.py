@@ -17,6 +17,9 @@ from adaptive_lr.sandbox import Limits, ensure_user, reap, write_kernelspec
 from adaptive_lr.sandbox.limits import parse_bytes
 from adaptive_lr.sandbox.users import _live_pids_of, become_subreaper
 
+# On one xdist worker, so that its costly module fixture is built once, not once per worker.
+pytestmark = pytest.mark.xdist_group(__name__)
+
 ROOT = os.geteuid() == 0
 # One grading account per test worker: the reaper kills every process of its
 # account, so two workers must never share one (the same holds for grading workers).

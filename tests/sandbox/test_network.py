@@ -24,6 +24,9 @@ from adaptive_lr.sandbox.users import become_subreaper
 
 from .probe_checks import SECRETS, check, check_environment
 
+# On one xdist worker, so that its costly module fixture is built once, not once per worker.
+pytestmark = pytest.mark.xdist_group(__name__)
+
 ROOT = os.geteuid() == 0
 USER = f"adaptive-lr-grader-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-net"
 needs_root = pytest.mark.skipif(not ROOT, reason="namespaces need root")
