@@ -36,6 +36,7 @@ from tests.browser import lab as _lab  # noqa: E402
 from tests.browser import ui  # noqa: E402
 
 SETTLE_S = 10.0  # seconds a figure is in view before its first move (--settle=SECONDS)
+SLOW_MS = 120  # the budget's maximum: each move above it is printed
 
 HOOK = """
 window.__draws = [];
@@ -90,6 +91,9 @@ def measure(page, settle_s=SETTLE_S, moves_per_slider=10, timeout_ms=5000):
                 if ms is None:  # which move: a slider at its end, or an image that never came
                     print(f"  no new image within {timeout_ms} ms: {name}, slider {k + 1}, {key} "
                           f"(move {j + 1}), value {handle.get_attribute('aria-valuenow')}")
+                elif ms > SLOW_MS:  # over the budget's maximum: which move, to see why
+                    print(f"  {ms:.0f} ms: {name}, slider {k + 1}, {key} (move {j + 1}), "
+                          f"value {handle.get_attribute('aria-valuenow')}")
                 page.wait_for_timeout(100)  # let the kernel settle before the next move
         results[name] = times
     return results

@@ -241,3 +241,22 @@ def test_a_figure_that_starts_off_screen_starts_paused_and_a_paused_process_stil
     while worker.alive and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not worker.alive
+
+
+def test_a_kernel_frame_of_values_the_page_lacks_is_kept_and_given_to_the_page(shown):
+    from .test_images import differ, rendered
+
+    w, _, page = shown
+    grid = w.controls["slope"].grid()
+    ahead(w, slope=grid[19])
+    w.redraw(slope=grid[18])  # not made ahead: the kernel draws it
+    w._canvas.handle_event({"type": "draw"})  # what draw_idle leads to in a browser
+    assert w.last_mode != "page"
+    [(content, buffers)] = [(c, b) for c, b in page.sent if c == {"type": "image", "key": "18,1"}]
+    assert differ(_images.decode(_images.Image(None, buffers[0])), rendered(slope=grid[18])) == 0
+    w.redraw(slope=grid[19])
+    w.redraw(slope=grid[18])  # coming back: the page shows it itself
+    assert w.last_mode == "page"
+    offered = len(page.of("image"))
+    w._canvas.handle_event({"type": "draw"})  # drawn again at the same geometry: not sent again
+    assert len(page.of("image")) == offered

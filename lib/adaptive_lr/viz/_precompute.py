@@ -34,9 +34,11 @@ def available() -> bool:
 
 
 class Precomputer:
-    """A child process computing ``compute(values) -> frame`` for the values ``order(centre)`` lists.
+    """A child process computing ``compute(values) -> frame`` for the values ``order`` lists.
 
-    ``order(centre)`` lists ``(key, values)`` pairs to compute, nearest first;
+    ``order(centre, previous)`` lists ``(key, values)`` pairs to compute, nearest first
+    (``previous``: the centre before, None when there is none, so that the values ahead of a
+    moving slider come first);
     ``store(key, frame)`` receives each frame (on a reader thread);
     ``known`` is the set of keys already cached, which the child skips;
     ``setup()``, when given, runs first in the child (to let go of what
@@ -127,7 +129,7 @@ def _child_main(conn, compute, order, centre, known, parent_pid, setup=None):
         warnings.simplefilter("ignore")
         if setup is not None:
             setup()
-        queue = list(order(centre))
+        queue = list(order(centre, None))
         paused = False
         while os.getppid() == parent_pid:
             if conn.poll(0 if queue and not paused else 1.0):
@@ -138,11 +140,11 @@ def _child_main(conn, compute, order, centre, known, parent_pid, setup=None):
                     paused = True
                 elif message == _RESUME:
                     paused = False
-                    queue = list(order(centre))
+                    queue = list(order(centre, None))
                 else:
-                    centre = message
+                    previous, centre = centre, message
                     if not paused:  # else listed on resume: moves come far faster than lists
-                        queue = list(order(centre))
+                        queue = list(order(centre, previous))
                 continue
             if paused or not queue:
                 continue

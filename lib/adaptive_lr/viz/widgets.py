@@ -49,6 +49,9 @@ _MAX_INSTANCES = 64
 _MAX_FRAMES = 512  # cached frames per figure (a frame is the lines' data: tens of kB)
 _MAX_IMAGE_BYTES = 48 * 2**20  # cached images per figure (one is 50-200 kB)
 _MAX_AHEAD = 400  # frames a precomputing process lists around one centre
+# Values ahead of a moving slider count as this fraction of their distance (viz: _order): the
+# fourth step ahead comes with the other controls' first, so a drag finds its next images made.
+_AHEAD_WEIGHT = 0.25
 _WORKERS: list = []  # the precomputing processes, oldest first
 _MAX_WORKERS = 6  # figures whose frames are computed ahead at the same time
 
@@ -395,8 +398,26 @@ class InteractiveFigure:
         if mode == "full" or not self._blitter.render(self._modes):
             self._blitter.background = None  # saved again when the canvas has drawn
             self._draw_canvas()
+        else:
+            self._keep_kernel_image()
         if self._handle is not None:
             self._handle.update(self._image())
+
+    def _keep_kernel_image(self) -> None:
+        """Once the widget canvas has sent a frame of the current values, keep its image and give
+        it to the page: a slider coming back to these values is then shown by the page (the
+        process rendering ahead may not have made them, which is why the kernel drew them)."""
+        if self._canvas is None or self._sync or self._behind:
+            return
+        key, geometry = self._key(self.values), _images.geometry(self.fig)
+        with self._frames_lock:
+            cached = self._images.get(key)
+        if cached is not None and cached.geometry == geometry:
+            return
+        image = _images.encode(self.fig)  # the canvas's buffer: the frame just sent
+        with self._frames_lock:
+            self._images.put(key, image, _MAX_IMAGE_BYTES)
+        self._offer_to_page(key, image)
 
     def _catch_up(self) -> None:
         """Bring the artists to the values a cached image showed (before anything renders them)."""
@@ -593,9 +614,14 @@ class InteractiveFigure:
         self._store(key, frame)
         return frame
 
-    def _order(self, centre, steps=None) -> list:
+    def _order(self, centre, steps=None, heading=None) -> list:
         """``(key, values)`` of the grid values along each control from ``centre``, nearest first
-        (at most ``steps`` steps away, when given)."""
+        (at most ``steps`` steps away, when given).
+
+        ``heading`` is ``(control name, +1 or -1)`` of a slider that just moved: a dragged slider
+        goes on the way it went, so the values ahead of it count as :data:`_AHEAD_WEIGHT` times
+        as far as they are (the first few come before the other controls' nearest).
+        """
         base = {k: c.snap(centre[k]) for k, c in self.controls.items()}
         ranked = []
         for rank, (name, control) in enumerate(self.controls.items()):
@@ -603,7 +629,8 @@ class InteractiveFigure:
             for i, value in enumerate(control.grid()):
                 distance = abs(i - here) if here == here else 1.0  # NaN: not on the grid
                 if distance > 1e-6 and (steps is None or distance <= steps + 1e-6):
-                    ranked.append((distance, rank, name, value))
+                    ahead = heading is not None and heading[0] == name and (i - here) * heading[1] > 0
+                    ranked.append((distance * (_AHEAD_WEIGHT if ahead else 1.0), rank, name, value))
         ranked.sort(key=lambda r: (r[0], r[1]))
         out = []
         for _, _, name, value in ranked[:_MAX_AHEAD]:
@@ -611,11 +638,24 @@ class InteractiveFigure:
             out.append((self._key(values), values))
         return out
 
-    def _order_ahead(self, centre) -> list:
-        """What the forked process makes around ``centre``: its image too, for a slider that comes
-        back to where it was, then :meth:`_order`."""
+    def _heading(self, previous, centre):
+        """``(name, +1 or -1)`` when one slider alone moved from ``previous`` to ``centre``."""
+        if previous is None:
+            return None
+        moved = [(name, c) for name, c in self.controls.items()
+                 if c.snap(previous[name]) != c.snap(centre[name])]
+        if len(moved) != 1 or moved[0][1].kind not in ("float", "int", "log"):
+            return None
+        name, control = moved[0]
+        step = control.position(control.snap(centre[name])) - control.position(control.snap(previous[name]))
+        return (name, 1 if step > 0 else -1) if step == step else None  # NaN: off the grid
+
+    def _order_ahead(self, centre, previous=None) -> list:
+        """What the forked process makes around ``centre`` (``previous``: the centre before it,
+        None at the start): its image too, for a slider that comes back to where it was, then
+        :meth:`_order`, ahead of a slider that moved first."""
         base = {k: c.snap(centre[k]) for k, c in self.controls.items()}
-        return [(self._key(base), base)] + self._order(centre)
+        return [(self._key(base), base)] + self._order(centre, heading=self._heading(previous, centre))
 
     def precompute(self, steps=None) -> int:
         """Compute (here, now) the frames up to ``steps`` grid steps along each control from the
@@ -770,6 +810,7 @@ class InteractiveFigure:
                 self._catch_up()
                 self._page_covered = True
                 drawn_by_canvas(event)
+                self._keep_kernel_image()
 
         canvas.handle_draw = handle_draw
         self._canvas = canvas
