@@ -71,3 +71,32 @@ def test_the_child_lists_each_new_centre_with_the_one_before_it():
     finally:
         worker.stop()
     assert made == [(0, None), (1, 0)]
+
+
+@pytest.mark.skipif(not _precompute.available(), reason="needs os.fork")
+def test_a_team_of_two_computes_every_listed_value_once_and_both_take_part():
+    import os
+    import time
+
+    made, lock = [], threading.Lock()
+
+    def store(key, pid):
+        with lock:
+            made.append((key, pid))
+
+    def order(centre, previous):
+        return [((centre, i), i) for i in range(40)]
+
+    team = _precompute.Team(2, lambda v: os.getpid(), order, store, centre=0)
+    try:
+        deadline = time.monotonic() + 60
+        while len(made) < 40 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # a duplicate would arrive by now
+    finally:
+        team.stop()
+        team.join(timeout=30)
+    keys = [k for k, _ in made]
+    assert sorted(keys) == sorted((0, i) for i in range(40))  # each once
+    assert {pid for _, pid in made} == set(team.pids)  # both children made some
+    assert not team.alive

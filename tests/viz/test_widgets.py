@@ -276,5 +276,5 @@ def test_a_forked_process_computes_the_next_frames_and_stops_when_asked():
     w.redraw(slope=w.controls["slope"].grid()[25])
     assert w.frame_hits == 1 and w.frame_misses == 0
     w._precomputer.stop()
-    w._precomputer._thread.join(timeout=30)
+    w._precomputer.join(timeout=30)
     assert not w._precomputer.alive

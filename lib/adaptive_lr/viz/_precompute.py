@@ -7,7 +7,9 @@ most of a move. :class:`Precomputer` forks the kernel once per figure
 (the child has the notebook's functions and data as they are) and the child
 computes the frames of the grid values nearest the current ones, one
 control at a time, nearest first, re-centred on every move; the kernel
-receives them on a thread and caches them. The child runs at the lowest CPU
+receives them on a thread and caches them. A :class:`Team` of such children
+shares the work (each value is one child's, by its key's hash, so no two
+compute the same one): two cores render twice the values a drag reaches. The child runs at the lowest CPU
 priority, so it uses only what the kernel, the browser and the server leave.
 While no view of its figure is on screen (``viz._page`` reports it) the
 child is paused: it keeps reading its pipe and checking that the kernel
@@ -42,10 +44,11 @@ class Precomputer:
     ``store(key, frame)`` receives each frame (on a reader thread);
     ``known`` is the set of keys already cached, which the child skips;
     ``setup()``, when given, runs first in the child (to let go of what
-    belongs to the kernel, such as a widget's connection to the browser).
+    belongs to the kernel, such as a widget's connection to the browser);
+    ``share = (j, n)``: the child computes only the keys whose hash is ``j`` modulo ``n``.
     """
 
-    def __init__(self, compute, order, store, centre, known=(), setup=None):
+    def __init__(self, compute, order, store, centre, known=(), setup=None, share=(0, 1)):
         self._conn, child = Pipe(duplex=True)
         parent_pid = os.getpid()
         # Linux ends a child with its parent *thread*: ask for it only from the one that lasts.
@@ -55,7 +58,8 @@ class Precomputer:
             self._conn.close()
             if tie:
                 _die_with_parent()
-            _child_main(child, compute, order, centre, set(known), parent_pid, setup)
+            _child_main(child, compute, _share_of(order, *share), centre, set(known), parent_pid,
+                        setup)
         child.close()
         self.pid = pid
         self._lock = threading.Lock()
@@ -106,6 +110,61 @@ class Precomputer:
     def stop(self) -> None:
         """Ask the child to exit (the reader thread then sees the pipe close, and reaps it)."""
         self.recentre(None)
+
+    def join(self, timeout=None) -> None:
+        """Wait until the child has ended and been reaped."""
+        self._thread.join(timeout)
+
+
+def _share_of(order, j, n):
+    """``order`` keeping only the entries whose key is child ``j``'s of ``n``.
+
+    Forked children share the kernel's hash seed, so all agree whose a key is.
+    """
+    if n == 1:
+        return order
+    return lambda centre, previous: [kv for kv in order(centre, previous) if hash(kv[0]) % n == j]
+
+
+class Team:
+    """``n`` :class:`Precomputer` children sharing one figure's values; the same interface."""
+
+    def __init__(self, n, compute, order, store, centre, known=(), setup=None):
+        self.members = [Precomputer(compute, order, store, centre, known, setup, share=(j, n))
+                        for j in range(n)]
+
+    @property
+    def alive(self) -> bool:
+        """True while any child runs (a dead child's values are computed on their moves)."""
+        return any(m.alive for m in self.members)
+
+    @property
+    def paused(self) -> bool:
+        return all(m.paused for m in self.members)
+
+    @property
+    def pids(self) -> list:
+        return [m.pid for m in self.members]
+
+    def recentre(self, centre) -> None:
+        for m in self.members:
+            m.recentre(centre)
+
+    def pause(self) -> None:
+        for m in self.members:
+            m.pause()
+
+    def resume(self) -> None:
+        for m in self.members:
+            m.resume()
+
+    def stop(self) -> None:
+        for m in self.members:
+            m.stop()
+
+    def join(self, timeout=None) -> None:
+        for m in self.members:
+            m.join(timeout)
 
 
 def _die_with_parent() -> None:

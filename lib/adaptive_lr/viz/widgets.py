@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import gc
 import io
+import os
 import threading
 import time
 import traceback
@@ -54,6 +55,9 @@ _MAX_AHEAD = 400  # frames a precomputing process lists around one centre
 _AHEAD_WEIGHT = 0.25
 _WORKERS: list = []  # the precomputing processes, oldest first
 _MAX_WORKERS = 6  # figures whose frames are computed ahead at the same time
+# Processes per figure: a drag outruns one (a playground image costs about 80 ms of a core),
+# and only the figure in view computes, so two use both cores of a student's laptop.
+_CHILDREN_PER_FIGURE = max(1, min(2, os.cpu_count() or 1))
 
 
 def instances() -> list:
@@ -701,9 +705,9 @@ class InteractiveFigure:
             _WORKERS.pop(0).stop()
         with self._frames_lock:
             known = set(self._images)  # a frame cached without its image is made again
-        self._precomputer = _precompute.Precomputer(
-            self._make_ahead, self._order_ahead, self._store_ahead, dict(self.values), known,
-            setup=self._become_precomputer)
+        self._precomputer = _precompute.Team(
+            _CHILDREN_PER_FIGURE, self._make_ahead, self._order_ahead, self._store_ahead,
+            dict(self.values), known, setup=self._become_precomputer)
         if not self._visible:
             self._precomputer.pause()
         _WORKERS.append(self._precomputer)
