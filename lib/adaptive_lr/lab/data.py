@@ -29,7 +29,7 @@ class Corpus(NamedTuple):
 
 
 def load_text() -> str:
-    """The sonnets as one string (about 15,000 characters, 24 sonnets)."""
+    """The sonnets as one string (about 15,000 characters, 25 sonnets)."""
     return resources.files(__package__).joinpath("sonnets.txt").read_text(encoding="utf-8")
 
 
