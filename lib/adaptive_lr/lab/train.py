@@ -101,8 +101,8 @@ def _tensor_stats(theta, new, grad, lr_t):
     return (
         float(torch.sqrt(torch.mean(delta * delta))),
         float(torch.median(ratio)) if ratio.numel() else math.nan,
-        # ||w|| / ||u|| for the update direction u = -delta / lr: LAMB's trust ratio for LAMB,
-        # the ratio LAMB would apply for the other rules.
+        # ||w|| / ||u|| for the update direction u = -delta / lr: the ratio LAMB would apply for
+        # the other rules; 1 for LAMB itself (its step has norm lr * ||w||), not LAMB's own ratio.
         trust_ratio(theta, delta / lr_t) if lr_t > 0 else math.nan,
         float(torch.linalg.vector_norm(grad)),
     )
