@@ -128,6 +128,18 @@ def _ipc_folder(connection: dict, isolated: bool) -> str | None:
 
 
 def main(argv=None) -> None:
+    connection, plot_backend, env = enter(argv)
+    os.execve(sys.executable, kernel_argv(connection, plot_backend), env)
+
+
+def enter(argv=None) -> tuple[str, str, dict]:
+    """Every step of the module docstring but the last: this process is in the sandbox after it.
+
+    Returns the kernel's connection file (in the scratch folder), its plot
+    backend and its whole environment, for :func:`main` to replace this
+    process with ipykernel, or for a kernel forked from a process that has
+    imported it already (:mod:`.zygote`) to start it in place.
+    """
     args = _parser().parse_args(argv)
     limits = Limits(args.memory, args.cpu, args.nproc, args.fsize, args.nofile)
     if is_root():
@@ -180,7 +192,7 @@ def main(argv=None) -> None:
     os.chdir(scratch)
     os.umask(0o077)
     print(f"[sandbox] {mode}; scratch {scratch}", file=sys.stdout, flush=True)
-    os.execve(sys.executable, kernel_argv(connection, args.plot_backend), env)
+    return connection, args.plot_backend, env
 
 
 # An inline figure is printed as it is drawn, not cropped to its tight bounding box first:
