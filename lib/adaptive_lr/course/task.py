@@ -144,6 +144,12 @@ def prepare_worker() -> None:
     if bindir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    # Kernels forked from a process that has imported ipykernel, NumPy, matplotlib and the
+    # grading helpers (sandbox.zygote): about 0.8 s less per kernel, two kernels a submission.
+    # Started after PYTHONPATH is set (it imports this library); None: kernels are executed.
+    from ..sandbox import zygote
+
+    zygote.start()
 
 
 def _use_grading_env(common: Common) -> None:

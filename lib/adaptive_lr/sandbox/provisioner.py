@@ -22,6 +22,7 @@ import tempfile
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Unicode
 
+from . import zygote
 from .kernelspec import default_scratch_root
 from .users import DEFAULT_USER, is_root
 
@@ -66,7 +67,32 @@ class SandboxProvisioner(LocalProvisioner):
             km.ip = os.path.join(folder, "kernel")
         return await super().pre_launch(**kwargs)
 
+    _forked = None  # the kernel a zygote forked (zygote.ForkedKernel), when one did
+
+    async def launch_kernel(self, cmd, **kwargs):
+        """Fork the kernel from this worker's zygote when there is one (:mod:`.zygote`: its
+        imports are done), else start it as a new process."""
+        path = os.environ.get(zygote.ENV)
+        if path and zygote.is_sandbox_kernel(cmd):
+            try:
+                self._forked = self.process = zygote.fork_kernel(path, cmd, kwargs.get("env") or os.environ)
+            except OSError as err:
+                self.log.warning("the zygote at %s could not fork a kernel (%s): starting one", path, err)
+            else:
+                self.pid = self.pgid = self.process.pid
+                self.cwd = kwargs.get("cwd")
+                return self.connection_info
+        return await super().launch_kernel(cmd, **kwargs)
+
+    async def send_signal(self, signum: int) -> None:
+        if self._forked is not None and self._forked.poll() is not None:
+            return  # ended and reaped: its id may belong to another process by now
+        await super().send_signal(signum)
+
     async def cleanup(self, restart: bool = False) -> None:
+        if self._forked is not None:
+            self._forked.close()
+            self._forked = None
         await super().cleanup(restart)
         km = self.parent
         if not restart and km is not None and km.transport == "ipc":

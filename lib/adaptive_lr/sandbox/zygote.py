@@ -1,0 +1,403 @@
+"""Grading kernels forked from a process that has already imported what every kernel imports.
+
+A kernel started from nothing spends about a second before the student's
+first cell runs: the interpreter, ipykernel and IPython, NumPy, matplotlib
+and the library's grading helpers. A worker grades many notebooks, each in
+two kernels (the grading kernel and the re-check), so that second is paid
+twice per submission. The zygote is a process a worker starts once
+(:func:`start`), with a kernel's allow-listed environment and nothing of the
+worker's (no secret is ever in its memory). It imports :data:`PRELOAD` and
+waits on a Unix socket that only root, the worker, may open. For each kernel
+it forks a child, which takes every step of :func:`.kernel.enter` (scratch
+folder, namespaces, read-only view, limits, the grading user) and then
+starts ipykernel in place instead of executing a new interpreter. Each child
+is a copy of the zygote, never of another kernel: nothing of one student's
+kernel reaches the next.
+
+What would otherwise differ from an executed kernel is made the same: the
+environment (replaced whole), ``tempfile``'s folder (found again), the
+random generators (reseeded), ``sys.path[0]`` (the scratch folder) and
+matplotlib's backend (set from the kernelspec; neither pyplot nor the inline
+backend is imported before the kernel's shell exists, so IPython hooks
+figures up as usual). A kernel that must not see a path (``--hide``) must
+not find a module from it already imported either: the child refuses to
+start if one is (the re-check kernel hides the reference implementation,
+which :data:`PRELOAD` leaves out).
+
+The protocol, one connection per kernel: the client sends one JSON line
+``{"argv": [...], "env": {...}}`` (the kernelspec's arguments after
+``-m adaptive_lr.sandbox.kernel``, and the variables :data:`.kernel.PASSED_ON`
+of its environment); the zygote answers ``{"pid": N}`` once the child has a
+process group of its own, and ``{"exit": code}`` when the child has ended.
+The zygote reaps the child only once the client has closed the connection,
+so the process id cannot be reused while the client may still signal it;
+a client that closes early kills the kernel's process group.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ENV = "ADAPTIVE_LR_ZYGOTE"  # in the worker's environment: the socket of its zygote
+PRELOAD = (
+    "ipykernel.kernelapp",
+    "numpy",
+    "matplotlib",
+    "matplotlib.figure",
+    "matplotlib.font_manager",
+    "matplotlib.backends.backend_agg",
+    "PIL.PngImagePlugin",
+    "adaptive_lr.grading",
+    "adaptive_lr.objectives",
+    "adaptive_lr.viz",
+)
+"""What the zygote imports: what every grading kernel imports, and nothing any kernel hides."""
+
+REFUSED = 70  # a child's exit code: a module from a hidden path was already imported
+
+
+# -- the zygote (its own process) -------------------------------------------------------------
+def serve(path: str) -> None:
+    """Import :data:`PRELOAD`, listen on ``path`` and fork a kernel per connection, for ever."""
+    import ctypes
+
+    try:  # end with the worker that started it, even if the worker is killed
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    parent = os.getppid()
+    for name in PRELOAD:
+        importlib.import_module(name)
+    if len(os.listdir("/proc/self/task")) != 1:  # unshare() needs a single-threaded process
+        raise SystemExit("[zygote] an import started a thread: kernels cannot be forked from here")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    os.chmod(path, 0o600)
+    listener.listen(16)
+    sel = selectors.DefaultSelector()
+    sel.register(listener, selectors.EVENT_READ)
+    kernels: dict[int, socket.socket] = {}  # pid -> its client's connection
+    exited: set[int] = set()  # reported, not reaped (the client still holds the connection)
+    while os.getppid() == parent:
+        for key, _ in sel.select(timeout=0.05):
+            if key.fileobj is listener:
+                _accept(listener, sel, kernels)
+            else:
+                _closed(key.fileobj, sel, kernels, exited)
+        _report_exits(kernels, exited)
+
+
+def _accept(listener, sel, kernels) -> None:
+    conn, _ = listener.accept()
+    try:
+        request = json.loads(_read_line(conn, timeout=10))
+        argv, env = list(request["argv"]), dict(request.get("env", {}))
+    except (OSError, ValueError, KeyError, TypeError):
+        conn.close()
+        return
+    pid = os.fork()
+    if pid == 0:
+        _child(argv, env, [listener, *kernels.values(), conn], sel)
+    try:
+        os.setpgid(pid, pid)  # also done by the child: whichever runs first
+    except OSError:
+        pass
+    try:
+        conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+    except OSError:
+        pass
+    kernels[pid] = conn
+    sel.register(conn, selectors.EVENT_READ, pid)
+
+
+def _read_line(conn, timeout) -> bytes:
+    """One line from ``conn`` (the only thing either side sends in one go)."""
+    conn.settimeout(timeout)
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _closed(conn, sel, kernels, exited) -> None:
+    """The client's connection has data or ended: it only ever ends (the kernel is done with)."""
+    pid = next((p for p, c in kernels.items() if c is conn), None)
+    try:
+        if conn.recv(1):
+            return  # nothing is expected; ignore
+    except OSError:
+        pass
+    sel.unregister(conn)
+    conn.close()
+    if pid is None:
+        return
+    del kernels[pid]
+    if pid not in exited:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    exited.discard(pid)
+    _reap(pid)
+
+
+def _reap(pid: int) -> None:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if done:
+            return
+        time.sleep(0.01)
+
+
+def _report_exits(kernels, exited) -> None:
+    for pid, conn in kernels.items():
+        if pid in exited:
+            continue
+        try:  # WNOWAIT: learn of the exit, leave the child to be reaped once its client is done
+            info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            info = None
+        if info is None:
+            continue
+        code = info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
+        exited.add(pid)
+        try:
+            conn.sendall(json.dumps({"exit": code}).encode() + b"\n")
+        except OSError:
+            pass
+
+
+def _child(argv, env, inherited, sel) -> None:
+    """In the forked child: the sandbox, then ipykernel in this process. Never returns."""
+    code = 1
+    try:
+        os.setpgid(0, 0)
+        sel.close()
+        for s in inherited:
+            s.close()
+        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGPIPE):
+            signal.signal(sig, signal.SIG_DFL)
+        code = _run_kernel(argv, env)
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else 1
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        _exit(code)
+
+
+def _exit(code: int) -> None:
+    """End as an interpreter that returns from its main module ends, without the zygote's loop."""
+    import atexit
+
+    try:
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
+
+
+def _hidden_modules(hidden) -> list[str]:
+    roots = [os.path.realpath(p).rstrip(os.sep) + os.sep for p in hidden]
+    found = []
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if path and any(os.path.realpath(path).startswith(r) for r in roots):
+            found.append(name)
+    return found
+
+
+def _run_kernel(argv, passed_env) -> int:
+    import random
+
+    import matplotlib
+    import numpy as np
+
+    from . import kernel
+
+    hidden = kernel._parser().parse_args(argv).hide
+    refused = _hidden_modules(hidden)
+    if refused:
+        print(f"[sandbox] refusing to fork a kernel that hides {hidden}: the zygote has "
+              f"imported {sorted(refused)} from there", file=sys.stderr, flush=True)
+        return REFUSED
+    for key in list(os.environ):
+        if key in kernel.PASSED_ON or key.startswith(kernel.PASSED_ON_PREFIXES):
+            del os.environ[key]
+    os.environ.update({k: v for k, v in passed_env.items()
+                       if k in kernel.PASSED_ON or k.startswith(kernel.PASSED_ON_PREFIXES)})
+    connection, backend, env = kernel.enter(argv)
+    os.environ.clear()
+    os.environ.update(env)
+    tempfile.tempdir = None  # found again from TMPDIR (the scratch folder)
+    sys.path[0] = os.getcwd()  # as `python -m ipykernel_launcher` started here has it
+    random.seed()
+    np.random.seed()
+    matplotlib.use(env["MPLBACKEND"])
+    from ipykernel import kernelapp
+
+    args = kernel.kernel_argv(connection, backend)[3:]
+    sys.argv = [kernelapp.__file__, *args]
+    kernelapp.launch_new_instance(argv=args)
+    return 0
+
+
+# -- the worker's side ------------------------------------------------------------------------
+_STARTED: dict = {}  # this process's zygote: {"process": Popen, "socket": path}
+
+
+def start(root: str | None = None, timeout: float = 60.0) -> str | None:
+    """Start this worker's zygote (once per process); returns its socket, None if it failed.
+
+    Sets :data:`ENV` in this process's environment, where the sandbox's
+    provisioner looks for it; kernels never see it (their environment is an
+    allow-list).
+    """
+    from .kernel import environment
+    from .kernelspec import default_scratch_root
+
+    proc = _STARTED.get("process")
+    if proc is not None and proc.poll() is None:
+        return _STARTED["socket"]
+    root = root or default_scratch_root()
+    os.makedirs(root, mode=0o711, exist_ok=True)
+    folder = tempfile.mkdtemp(prefix="zygote-", dir=root)  # 0700, this process's user
+    path = os.path.join(folder, "zygote.sock")
+    with open(os.path.join(folder, "zygote.log"), "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "adaptive_lr.sandbox.zygote", "--socket", path],
+            env=environment(folder), cwd=folder, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=log, start_new_session=True, close_fds=True)
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            return None
+        time.sleep(0.02)
+    _STARTED.update(process=proc, socket=path)
+    os.environ[ENV] = path
+    return path
+
+
+def stop() -> None:
+    """End this process's zygote (its kernels are the reaper's)."""
+    proc = _STARTED.pop("process", None)
+    _STARTED.pop("socket", None)
+    os.environ.pop(ENV, None)
+    if proc is not None and proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+def is_sandbox_kernel(cmd) -> bool:
+    """Whether ``cmd`` is the sandbox kernelspec's command line (what the zygote can start)."""
+    return len(cmd) > 3 and cmd[1:3] == ["-m", "adaptive_lr.sandbox.kernel"]
+
+
+class ForkedKernel:
+    """What jupyter_client's provisioner uses of a ``Popen``, for a kernel a zygote forked."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, conn: socket.socket, pid: int, pending: bytes = b""):
+        self._conn, self.pid, self.returncode = conn, pid, None
+        self._pending = pending  # what arrived after the pid line
+
+    def _read(self, timeout: float | None) -> None:
+        if self._conn is None:
+            return
+        self._conn.settimeout(timeout)
+        try:
+            while b"\n" not in self._pending:
+                chunk = self._conn.recv(4096)
+                if not chunk:
+                    break
+                self._pending += chunk
+        except (TimeoutError, BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            pass
+        if b"\n" in self._pending:
+            self.returncode = int(json.loads(self._pending.split(b"\n", 1)[0])["exit"])
+        else:  # the zygote is gone, and with it (PR_SET_PDEATHSIG) the kernel
+            self.returncode = -signal.SIGKILL
+        self.close()
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            self._read(0)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        if self.returncode is None:
+            self._read(timeout)
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.poll() is None:  # not yet reaped, so the id is still this kernel's
+            os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def __del__(self):
+        self.close()
+
+    def close(self) -> None:
+        """Let the zygote reap the kernel (killing it first if it still runs)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+
+def fork_kernel(path: str, cmd, env) -> ForkedKernel:
+    """Have the zygote at ``path`` start the kernel of command line ``cmd``."""
+    from .kernel import PASSED_ON, PASSED_ON_PREFIXES
+
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        conn.settimeout(30)
+        conn.connect(path)
+        passed = {k: v for k, v in env.items() if k in PASSED_ON or k.startswith(PASSED_ON_PREFIXES)}
+        conn.sendall(json.dumps({"argv": list(cmd[3:]), "env": passed}).encode() + b"\n")
+        data = _read_line(conn, timeout=30)
+        if not data.endswith(b"\n"):
+            raise ConnectionError(f"the zygote at {path} closed the connection before forking")
+        line, rest = data.split(b"\n", 1)
+        return ForkedKernel(conn, int(json.loads(line)["pid"]), rest)
+    except BaseException:
+        conn.close()
+        raise
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(prog="python -m adaptive_lr.sandbox.zygote")
+    p.add_argument("--socket", required=True)
+    serve(p.parse_args(argv).socket)
+
+
+if __name__ == "__main__":
+    main()
