@@ -35,10 +35,14 @@ from adaptive_lr.sandbox.users import become_subreaper  # noqa: E402
 
 
 def cpu() -> float:
-    """CPU seconds of this process and of its reaped descendants."""
+    """CPU seconds of this process, of its reaped descendants and of the kernels its zygote
+    forked (the zygote's children, not this process's)."""
+    from adaptive_lr.sandbox import zygote
+
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    forked = zygote.kernel_usage()["cpu"]
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime + forked
 
 
 def plain_execution(notebook: bytes, folder: Path) -> tuple[float, float]:

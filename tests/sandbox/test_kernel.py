@@ -13,7 +13,7 @@ import pytest
 from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpecManager
 
-from adaptive_lr.sandbox import Limits, ensure_user, reap, write_kernelspec
+from adaptive_lr.sandbox import Limits, ensure_user, reap, write_kernelspec, zygote
 from adaptive_lr.sandbox.limits import parse_bytes
 from adaptive_lr.sandbox.users import _live_pids_of, become_subreaper
 
@@ -38,11 +38,27 @@ def course(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def kernel(tmp_path_factory, course):
-    yield from _kernel(tmp_path_factory, course, max_processes=48)
+def zygote_socket(tmp_path_factory):
+    """A zygote (kernels forked from a pre-imported process), as a grading worker starts one."""
+    path = zygote.start(str(tmp_path_factory.mktemp("zygote-root")))
+    os.environ.pop(zygote.ENV, None)  # only the forked kernels below use it
+    yield path
+    zygote.stop()
 
 
-def _kernel(tmp_path_factory, course, max_processes):
+# Every attack runs against both ways a grading kernel starts: a new process, and a fork of
+# the worker's zygote (sandbox.zygote), which grading workers use.
+LAUNCHES = ["executed", "forked"]
+
+
+@pytest.fixture(scope="module", params=LAUNCHES)
+def kernel(request, tmp_path_factory, course):
+    yield from _kernel(request, tmp_path_factory, course, max_processes=48)
+
+
+def _kernel(request, tmp_path_factory, course, max_processes):
+    forked = request.param == "forked"
+    socket_path = request.getfixturevalue("zygote_socket") if forked else None
     become_subreaper()
     if ROOT:
         ensure_user(USER)
@@ -62,7 +78,14 @@ def _kernel(tmp_path_factory, course, max_processes):
     km = KernelManager(
         kernel_name=spec.name, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)])
     )
-    km.start_kernel()
+    if forked:
+        assert socket_path, "the zygote did not start"
+        os.environ[zygote.ENV] = socket_path
+    try:
+        km.start_kernel()
+    finally:
+        os.environ.pop(zygote.ENV, None)
+    assert isinstance(km.provisioner.process, zygote.ForkedKernel) == forked
     kc = km.client()
     kc.start_channels()
     kc.wait_for_ready(timeout=60)
@@ -73,10 +96,10 @@ def _kernel(tmp_path_factory, course, max_processes):
         reap(USER)
 
 
-@pytest.fixture
-def own_kernel(tmp_path_factory, course):
+@pytest.fixture(params=LAUNCHES)
+def own_kernel(request, tmp_path_factory, course):
     """A kernel of its own, for attacks that leave it unable to go on."""
-    yield from _kernel(tmp_path_factory, course, max_processes=32)
+    yield from _kernel(request, tmp_path_factory, course, max_processes=32)
 
 
 def run(kc, code, timeout=60):

@@ -18,7 +18,7 @@ import pytest
 from adaptive_lr.course.execute import write_grading_kernelspecs
 from adaptive_lr.course.probes import PROBES, PRINTS_ENVIRONMENT, HostServices, probe_lines
 from adaptive_lr.course.verify import _Kernel
-from adaptive_lr.sandbox import Limits, ensure_user, reap, write_kernelspec
+from adaptive_lr.sandbox import Limits, ensure_user, reap, write_kernelspec, zygote
 from adaptive_lr.sandbox.kernel import PLOT_BACKENDS, environment
 from adaptive_lr.sandbox.users import become_subreaper
 
@@ -56,13 +56,18 @@ def _messages(kernel, code, timeout=60):
             return found
 
 
-@pytest.fixture(scope="module")
-def probed(tmp_path_factory):
+# Both ways a grading kernel starts: a new process, and a fork of a zygote (sandbox.zygote)
+# started, as a worker starts it, while the secrets are in the grader's environment.
+@pytest.fixture(scope="module", params=["executed", "forked"])
+def probed(request, tmp_path_factory):
     become_subreaper()
     if ROOT:
         ensure_user(USER)
-    saved = {k: os.environ.get(k) for k in [*SECRETS, "JUPYTER_PATH"]}
+    saved = {k: os.environ.get(k) for k in [*SECRETS, "JUPYTER_PATH", zygote.ENV]}
     os.environ.update(SECRETS)
+    forked = request.param == "forked"
+    if forked:
+        assert zygote.start(str(tmp_path_factory.mktemp("zygote-net"))), "the zygote did not start"
     base = tmp_path_factory.mktemp("jupyter-net")
     names = write_grading_kernelspecs(
         base / "kernels",
@@ -80,6 +85,7 @@ def probed(tmp_path_factory):
             for kind, name in zip(KINDS, names):
                 kernel = _Kernel(name, timeout=30)
                 kernels.append(kernel)
+                assert isinstance(kernel.km.provisioner.process, zygote.ForkedKernel) == forked
                 record["transport"][kind] = kernel.km.transport
                 folder = os.path.dirname(kernel.km.ip)
                 record["folder"][kind] = (folder, os.stat(folder))
@@ -101,6 +107,8 @@ def probed(tmp_path_factory):
     finally:
         for kernel in kernels:
             kernel.close()
+        if forked:
+            zygote.stop()
         if ROOT:
             reap(USER)
         for k, v in saved.items():

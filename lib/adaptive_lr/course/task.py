@@ -284,8 +284,11 @@ def _peak_rss() -> int:
     """The largest process of this worker so far, itself or a kernel it ran, in KiB."""
     import resource
 
-    return int(max(resource.getrusage(who).ru_maxrss
-                   for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)))
+    from ..sandbox import zygote
+
+    return int(max([resource.getrusage(who).ru_maxrss
+                    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+                   + [zygote.kernel_usage()["maxrss_kib"]]))  # forked kernels are not children
 
 
 def sha256(data: bytes) -> str:

@@ -15,8 +15,8 @@ is a copy of the zygote, never of another kernel: nothing of one student's
 kernel reaches the next.
 
 What would otherwise differ from an executed kernel is made the same: the
-environment (replaced whole), ``tempfile``'s folder (found again), the
-random generators (reseeded), ``sys.path[0]`` (the scratch folder) and
+environment (replaced whole), ``tempfile``'s folder (found again), NumPy's
+global generator (reseeded), ``sys.path[0]`` (the scratch folder) and
 matplotlib's backend (set from the kernelspec; neither pyplot nor the inline
 backend is imported before the kernel's shell exists, so IPython hooks
 figures up as usual). A kernel that must not see a path (``--hide``) must
@@ -28,10 +28,11 @@ The protocol, one connection per kernel: the client sends one JSON line
 ``{"argv": [...], "env": {...}}`` (the kernelspec's arguments after
 ``-m adaptive_lr.sandbox.kernel``, and the variables :data:`.kernel.PASSED_ON`
 of its environment); the zygote answers ``{"pid": N}`` once the child has a
-process group of its own, and ``{"exit": code}`` when the child has ended.
-The zygote reaps the child only once the client has closed the connection,
-so the process id cannot be reused while the client may still signal it;
-a client that closes early kills the kernel's process group.
+process group of its own, and ``{"exit": code, "cpu": s, "maxrss_kib": n}``
+when it has reaped the child (its CPU seconds and peak memory: a kernel is
+the zygote's child, not the worker's, so the worker's own ``getrusage`` does
+not count it; :func:`kernel_usage` does). A client that closes the connection
+first kills the kernel's process group.
 """
 
 from __future__ import annotations
@@ -49,9 +50,20 @@ import tempfile
 import time
 
 ENV = "ADAPTIVE_LR_ZYGOTE"  # in the worker's environment: the socket of its zygote
+OFF = "ADAPTIVE_LR_FORK_KERNELS"  # "0": start every kernel as a new process (to compare)
 PRELOAD = (
     "ipykernel.kernelapp",
+    # What ipykernel imports when its application starts (-X importtime): the debugger alone,
+    # with debugpy, is about 0.1 s of every kernel's start.
+    "ipykernel.debugger",
+    "IPython.core.completerlib",
+    "IPython.core.debugger",
+    "IPython.core.oinspect",
+    "psutil",
+    "sqlite3",
+    "tornado.platform.asyncio",
     "numpy",
+    "numpy.random",  # its global generator is seeded once, at import: each child reseeds it
     "matplotlib",
     "matplotlib.figure",
     "matplotlib.font_manager",
@@ -87,14 +99,13 @@ def serve(path: str) -> None:
     sel = selectors.DefaultSelector()
     sel.register(listener, selectors.EVENT_READ)
     kernels: dict[int, socket.socket] = {}  # pid -> its client's connection
-    exited: set[int] = set()  # reported, not reaped (the client still holds the connection)
     while os.getppid() == parent:
         for key, _ in sel.select(timeout=0.05):
             if key.fileobj is listener:
                 _accept(listener, sel, kernels)
             else:
-                _closed(key.fileobj, sel, kernels, exited)
-        _report_exits(kernels, exited)
+                _closed(key.fileobj, sel, kernels)
+        _report_exits(sel, kernels)
 
 
 def _accept(listener, sel, kernels) -> None:
@@ -132,7 +143,7 @@ def _read_line(conn, timeout) -> bytes:
     return data
 
 
-def _closed(conn, sel, kernels, exited) -> None:
+def _closed(conn, sel, kernels) -> None:
     """The client's connection has data or ended: it only ever ends (the kernel is done with)."""
     pid = next((p for p, c in kernels.items() if c is conn), None)
     try:
@@ -145,43 +156,38 @@ def _closed(conn, sel, kernels, exited) -> None:
     if pid is None:
         return
     del kernels[pid]
-    if pid not in exited:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except OSError:
-            pass
-    exited.discard(pid)
-    _reap(pid)
-
-
-def _reap(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline:  # a killed process ends within milliseconds
         try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                return
         except ChildProcessError:
-            return
-        if done:
             return
         time.sleep(0.01)
 
 
-def _report_exits(kernels, exited) -> None:
-    for pid, conn in kernels.items():
-        if pid in exited:
-            continue
-        try:  # WNOWAIT: learn of the exit, leave the child to be reaped once its client is done
-            info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-        except ChildProcessError:
-            info = None
-        if info is None:
-            continue
-        code = info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
-        exited.add(pid)
+def _report_exits(sel, kernels) -> None:
+    for pid in list(kernels):
         try:
-            conn.sendall(json.dumps({"exit": code}).encode() + b"\n")
+            done, status, usage = os.wait4(pid, os.WNOHANG)
+        except ChildProcessError:
+            done, status, usage = pid, 255 << 8, None
+        if not done:
+            continue
+        conn = kernels.pop(pid)
+        report = {"exit": os.waitstatus_to_exitcode(status),
+                  "cpu": usage.ru_utime + usage.ru_stime if usage else 0.0,
+                  "maxrss_kib": usage.ru_maxrss if usage else 0}
+        try:
+            conn.sendall(json.dumps(report).encode() + b"\n")
         except OSError:
             pass
+        sel.unregister(conn)
+        conn.close()
 
 
 def _child(argv, env, inherited, sel) -> None:
@@ -228,8 +234,6 @@ def _hidden_modules(hidden) -> list[str]:
 
 
 def _run_kernel(argv, passed_env) -> int:
-    import random
-
     import matplotlib
     import numpy as np
 
@@ -251,8 +255,7 @@ def _run_kernel(argv, passed_env) -> int:
     os.environ.update(env)
     tempfile.tempdir = None  # found again from TMPDIR (the scratch folder)
     sys.path[0] = os.getcwd()  # as `python -m ipykernel_launcher` started here has it
-    random.seed()
-    np.random.seed()
+    np.random.seed()  # (Python's random module reseeds itself in a forked child)
     matplotlib.use(env["MPLBACKEND"])
     from ipykernel import kernelapp
 
@@ -264,6 +267,12 @@ def _run_kernel(argv, passed_env) -> int:
 
 # -- the worker's side ------------------------------------------------------------------------
 _STARTED: dict = {}  # this process's zygote: {"process": Popen, "socket": path}
+_USAGE = {"cpu": 0.0, "maxrss_kib": 0}  # of the forked kernels this process has seen end
+
+
+def kernel_usage() -> dict:
+    """CPU seconds and the largest peak memory (KiB) of the forked kernels that have ended here."""
+    return dict(_USAGE)
 
 
 def start(root: str | None = None, timeout: float = 60.0) -> str | None:
@@ -276,6 +285,8 @@ def start(root: str | None = None, timeout: float = 60.0) -> str | None:
     from .kernel import environment
     from .kernelspec import default_scratch_root
 
+    if os.environ.get(OFF) == "0":
+        return None
     proc = _STARTED.get("process")
     if proc is not None and proc.poll() is None:
         return _STARTED["socket"]
@@ -338,7 +349,10 @@ class ForkedKernel:
         except OSError:
             pass
         if b"\n" in self._pending:
-            self.returncode = int(json.loads(self._pending.split(b"\n", 1)[0])["exit"])
+            report = json.loads(self._pending.split(b"\n", 1)[0])
+            self.returncode = int(report["exit"])
+            _USAGE["cpu"] += float(report.get("cpu", 0.0))
+            _USAGE["maxrss_kib"] = max(_USAGE["maxrss_kib"], int(report.get("maxrss_kib", 0)))
         else:  # the zygote is gone, and with it (PR_SET_PDEATHSIG) the kernel
             self.returncode = -signal.SIGKILL
         self.close()
@@ -354,8 +368,11 @@ class ForkedKernel:
         return self.returncode
 
     def send_signal(self, signum: int) -> None:
-        if self.poll() is None:  # not yet reaped, so the id is still this kernel's
-            os.kill(self.pid, signum)
+        if self.poll() is None:  # not reported reaped: the id is still this kernel's
+            try:
+                os.kill(self.pid, signum)
+            except ProcessLookupError:  # ended, its report not read yet (as Popen ignores it)
+                pass
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
@@ -367,10 +384,13 @@ class ForkedKernel:
         self.close()
 
     def close(self) -> None:
-        """Let the zygote reap the kernel (killing it first if it still runs)."""
+        """Done with the kernel: the zygote kills it if it still runs (and then reaps it, so
+        its id is no longer this kernel's: it is never signalled again)."""
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
+        if self.returncode is None:
+            self.returncode = -signal.SIGKILL
 
 
 def fork_kernel(path: str, cmd, env) -> ForkedKernel:
