@@ -104,7 +104,9 @@ def _processes(root: int):
 
 
 def _is_kernel(cmd: str) -> bool:
-    return "adaptive_lr.sandbox.kernel" in cmd or "ipykernel" in cmd
+    # A forked kernel keeps its zygote's command line (sandbox.zygote): the zygote, a kernel
+    # with its imports done, counts as one too.
+    return any(k in cmd for k in ("adaptive_lr.sandbox.kernel", "adaptive_lr.sandbox.zygote", "ipykernel"))
 
 
 def _run(cmd, cwd, env, budget: float, finished, is_worker) -> dict:
