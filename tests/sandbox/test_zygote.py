@@ -35,14 +35,14 @@ def forge(tmp_path_factory):
     os.environ.pop(zygote.ENV, None)
     started = []
 
-    def start(hide=()):
+    def start(hide=(), socket=None):
         kernels = tmp_path_factory.mktemp("jupyter") / "kernels"
         spec = write_kernelspec(kernels, user=USER, hide=[str(p) for p in hide],
                                 limits=Limits(memory_bytes=2 * 2**30, cpu_seconds=60),
                                 scratch_root=str(tmp_path_factory.mktemp("scratch")))
         km = KernelManager(kernel_name=spec.name,
                            kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)]))
-        os.environ[zygote.ENV] = socket_path
+        os.environ[zygote.ENV] = socket or socket_path
         try:
             km.start_kernel()
         finally:
@@ -124,11 +124,45 @@ def test_closing_the_connection_kills_a_running_kernel(forge):
     pid = process.pid
     process.close()
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
+    while not _ended(pid):
+        if time.monotonic() > deadline:
+            pytest.fail("the kernel outlived its connection to the zygote")
         time.sleep(0.05)
-    else:
-        pytest.fail("the kernel outlived its connection to the zygote")
+
+
+def test_a_forked_kernel_ends_with_its_zygote(forge, tmp_path):
+    import subprocess
+    import sys
+
+    from adaptive_lr.sandbox.kernel import environment
+
+    folder = tmp_path / "own-zygote"
+    folder.mkdir(mode=0o700)
+    path = str(folder / "z.sock")
+    own = subprocess.Popen([sys.executable, "-m", "adaptive_lr.sandbox.zygote", "--socket", path],
+                           env=environment(str(folder)), cwd=folder)
+    try:
+        deadline = time.monotonic() + 60
+        while not os.path.exists(path) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        km = forge(socket=path)
+        _client(km).stop_channels()
+        pid = km.provisioner.process.pid
+    finally:
+        own.kill()  # as when its worker is killed (the zygote ends with it)
+        own.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if _ended(pid):
+            return
+        time.sleep(0.05)
+    pytest.fail("a forked kernel outlived its zygote")
+
+
+def _ended(pid) -> bool:
+    """Gone, or a zombie (an orphan's zombie waits for this process, the subreaper)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True

@@ -233,6 +233,22 @@ def _hidden_modules(hidden) -> list[str]:
     return found
 
 
+def _die_with(parent: int) -> None:
+    """End this kernel when the zygote ends (it ends with its worker), as an executed kernel
+    ends with the grader that started it (ipykernel's parent poller, which a fork cannot use).
+
+    Set after :func:`.kernel.enter`: changing the user clears a parent-death signal.
+    """
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # it ended before the signal was asked for
+        os._exit(1)
+
+
 def _run_kernel(argv, passed_env) -> int:
     import matplotlib
     import numpy as np
@@ -250,7 +266,9 @@ def _run_kernel(argv, passed_env) -> int:
             del os.environ[key]
     os.environ.update({k: v for k, v in passed_env.items()
                        if k in kernel.PASSED_ON or k.startswith(kernel.PASSED_ON_PREFIXES)})
+    zygote_pid = os.getppid()
     connection, backend, env = kernel.enter(argv)
+    _die_with(zygote_pid)
     os.environ.clear()
     os.environ.update(env)
     tempfile.tempdir = None  # found again from TMPDIR (the scratch folder)
