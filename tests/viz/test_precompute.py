@@ -100,3 +100,32 @@ def test_a_team_of_two_computes_every_listed_value_once_and_both_take_part():
     assert sorted(keys) == sorted((0, i) for i in range(40))  # each once
     assert {pid for _, pid in made} == set(team.pids)  # both children made some
     assert not team.alive
+
+
+@pytest.mark.skipif(not _precompute.available(), reason="needs os.fork")
+def test_a_child_stops_at_its_budget_until_the_next_listing():
+    import time
+
+    made, lock = [], threading.Lock()
+
+    def store(key, frame):
+        with lock:
+            made.append(key)
+
+    def order(centre, previous):
+        return [((centre, i), i) for i in range(40)]
+
+    def settled(n):
+        deadline = time.monotonic() + 30
+        while len(made) < n and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # more would arrive by now
+        return list(made)
+
+    worker = _precompute.Precomputer(lambda v: v, order, store, centre=0, budget=(lambda f: 2.0, 10.0))
+    try:
+        assert settled(5) == [(0, i) for i in range(5)]  # nearest first, 5 of cost 2 fill 10
+        worker.recentre(1)
+        assert settled(10)[5:] == [(1, i) for i in range(5)]
+    finally:
+        worker.stop()

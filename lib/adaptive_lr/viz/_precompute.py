@@ -45,10 +45,14 @@ class Precomputer:
     ``known`` is the set of keys already cached, which the child skips;
     ``setup()``, when given, runs first in the child (to let go of what
     belongs to the kernel, such as a widget's connection to the browser);
-    ``share = (j, n)``: the child computes only the keys whose hash is ``j`` modulo ``n``.
+    ``share = (j, n)``: the child computes only the keys whose hash is ``j`` modulo ``n``;
+    ``budget = (cost, limit)``: after each listing the child stops once the ``cost(frame)`` of
+    what it computed adds up to ``limit`` (the bytes the page keeps: more would push out of
+    it the images nearest the sliders, made first, for ones far away).
     """
 
-    def __init__(self, compute, order, store, centre, known=(), setup=None, share=(0, 1)):
+    def __init__(self, compute, order, store, centre, known=(), setup=None, share=(0, 1),
+                 budget=None):
         self._conn, child = Pipe(duplex=True)
         parent_pid = os.getpid()
         # Linux ends a child with its parent *thread*: ask for it only from the one that lasts.
@@ -59,7 +63,7 @@ class Precomputer:
             if tie:
                 _die_with_parent()
             _child_main(child, compute, _share_of(order, *share), centre, set(known), parent_pid,
-                        setup)
+                        setup, budget)
         child.close()
         self.pid = pid
         self._lock = threading.Lock()
@@ -129,9 +133,11 @@ def _share_of(order, j, n):
 class Team:
     """``n`` :class:`Precomputer` children sharing one figure's values; the same interface."""
 
-    def __init__(self, n, compute, order, store, centre, known=(), setup=None):
-        self.members = [Precomputer(compute, order, store, centre, known, setup, share=(j, n))
-                        for j in range(n)]
+    def __init__(self, n, compute, order, store, centre, known=(), setup=None, budget=None):
+        """``budget = (cost, limit)`` is the team's: each child has ``limit / n``."""
+        share = None if budget is None else (budget[0], budget[1] / n)
+        self.members = [Precomputer(compute, order, store, centre, known, setup, share=(j, n),
+                                    budget=share) for j in range(n)]
 
     @property
     def alive(self) -> bool:
@@ -178,7 +184,7 @@ def _die_with_parent() -> None:
         pass  # the loop below still notices a new parent between frames
 
 
-def _child_main(conn, compute, order, centre, known, parent_pid, setup=None):
+def _child_main(conn, compute, order, centre, known, parent_pid, setup=None, budget=None):
     status = 0
     try:
         os.setsid()  # the kernel's interrupts (SIGINT to its process group) are not for it
@@ -189,7 +195,7 @@ def _child_main(conn, compute, order, centre, known, parent_pid, setup=None):
         if setup is not None:
             setup()
         queue = list(order(centre, None))
-        paused = False
+        paused, spent = False, 0.0
         while os.getppid() == parent_pid:
             if conn.poll(0 if queue and not paused else 1.0):
                 message = conn.recv()
@@ -198,12 +204,12 @@ def _child_main(conn, compute, order, centre, known, parent_pid, setup=None):
                 if message == _PAUSE:
                     paused = True
                 elif message == _RESUME:
-                    paused = False
+                    paused, spent = False, 0.0
                     queue = list(order(centre, None))
                 else:
                     previous, centre = centre, message
                     if not paused:  # else listed on resume: moves come far faster than lists
-                        queue = list(order(centre, previous))
+                        queue, spent = list(order(centre, previous)), 0.0
                 continue
             if paused or not queue:
                 continue
@@ -216,6 +222,10 @@ def _child_main(conn, compute, order, centre, known, parent_pid, setup=None):
             except Exception:  # a value draw cannot show: the kernel reports it on that move
                 continue
             conn.send((key, frame))
+            if budget is not None:
+                spent += budget[0](frame)
+                if spent >= budget[1]:
+                    queue = []  # until the next listing
     except (EOFError, OSError, KeyboardInterrupt):
         pass
     except BaseException:

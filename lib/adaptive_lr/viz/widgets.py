@@ -262,6 +262,11 @@ def _as_control(name, spec) -> Control:
     )
 
 
+def _image_size(made) -> int:
+    """Bytes of what the precomputing process made for a value: its image's PNG."""
+    return len(made[1].png)
+
+
 def _running_loop():
     import asyncio
 
@@ -707,7 +712,8 @@ class InteractiveFigure:
             known = set(self._images)  # a frame cached without its image is made again
         self._precomputer = _precompute.Team(
             _CHILDREN_PER_FIGURE, self._make_ahead, self._order_ahead, self._store_ahead,
-            dict(self.values), known, setup=self._become_precomputer)
+            dict(self.values), known, setup=self._become_precomputer,
+            budget=(_image_size, self._page.max_bytes if self._page is not None else _MAX_IMAGE_BYTES))
         if not self._visible:
             self._precomputer.pause()
         _WORKERS.append(self._precomputer)
