@@ -134,6 +134,13 @@ if (request.scenario) {
   intersect(view.el, true); // back
   events.visibility = page.sent.slice(sentBefore);
 
+  slider.set("value", 2.0); // not held yet: nothing to draw
+  await settle();
+  const drawnBefore = canvas.drawn.length;
+  page.custom({ type: "image", key: "4" }, [png(8, 6, 4)]); // on its way when the slider moved
+  await settle();
+  events.lateArrival = canvas.drawn.slice(drawnBefore);
+
   cleanup();
   slider.set("value", 1.0);
   await settle();

@@ -78,9 +78,14 @@ def test_the_kernel_hears_of_an_image_it_asked_for_that_the_page_lacks(events):
 
 def test_a_frame_ipympl_is_decoding_lands_first(events):
     assert events["waitsForFrame"] == {"before": [1, 2], "after": [1, 2, 2]}
-    assert events["afterCleanup"] == [1, 2, 2]  # a closed widget listens no more
+    assert events["afterCleanup"] == [1, 2, 2, 4]  # a closed widget listens no more (4: below)
 
 
 def test_the_page_says_when_the_figure_leaves_the_screen_and_comes_back(events):
     assert events["visibility"] == [{"type": "visible", "value": False},
                                     {"type": "visible", "value": True}]  # once per change
+
+
+def test_an_image_that_arrives_after_its_sliders_moved_there_is_drawn(events):
+    # The kernel counts an image as held once sent, so it leaves that move to the page.
+    assert events["lateArrival"] == [4]

@@ -82,6 +82,9 @@ export async function setup(model) {
   function handle(msg, buffers) {
     if (msg.type === "image") {
       held.set(msg.key, new Blob([buffers[0]], { type: "image/png" }));
+      // The sliders may already be there: the image was on its way when they moved, and the
+      // kernel, which counts it as held from the moment it sent it, leaves the move to the page.
+      if (msg.key === currentKey()) show(msg.key, false);
     } else if (msg.type === "show") {
       show(msg.key, true);
     } else if (msg.type === "drop") {
