@@ -261,17 +261,3 @@ def test_a_kernel_frame_of_values_the_page_lacks_is_kept_and_given_to_the_page(s
     w._canvas.handle_event({"type": "draw"})  # drawn again at the same geometry: not sent again
     assert len(page.of("image")) == offered
 
-
-def test_after_a_move_the_page_gets_again_the_next_images_it_dropped(shown):
-    w, _, page = shown
-    grid = w.controls["slope"].grid()
-    for i in (19, 20, 21):
-        ahead(w, slope=grid[i])
-    w._page._held.discard("20,1")  # pushed out of the page by images made since
-    w.redraw(slope=grid[18])
-    page.sent.clear()
-    w._pending = {"slope": grid[19]}
-    w._flush()  # a move up, as the slider's widget delivers it
-    offered = [content["key"] for content in page.of("image")]
-    assert offered == ["20,1"]  # the next one up, which the page lacked; not 21 (held)
-    assert w._page.holds("20,1", _images.geometry(w.fig))

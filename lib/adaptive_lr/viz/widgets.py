@@ -50,7 +50,6 @@ _MAX_INSTANCES = 64
 _MAX_FRAMES = 512  # cached frames per figure (a frame is the lines' data: tens of kB)
 _MAX_IMAGE_BYTES = 48 * 2**20  # cached images per figure (one is 50-200 kB)
 _MAX_AHEAD = 400  # frames a precomputing process lists around one centre
-_PAGE_NEXT = 4  # images of the next values the page is given again after a move, if it lacks them
 # Values ahead of a moving slider count as this fraction of their distance (viz: _order): the
 # fourth step ahead comes with the other controls' first, so a drag finds its next images made.
 _AHEAD_WEIGHT = 0.25
@@ -467,22 +466,6 @@ class InteractiveFigure:
         self.page_hits += 1
         return True
 
-    def _give_page_what_is_next(self, previous) -> None:
-        """Offer the page again the images of the next values (:data:`_PAGE_NEXT`, ahead of a
-        moving slider first) that the kernel holds and the page has dropped: the page keeps
-        the newest images, and those of far values made since may have pushed them out."""
-        page = self._page
-        if page is None or self._canvas is None:
-            return
-        geometry = _images.geometry(self.fig)
-        for key, values in self._order_ahead(self.values, previous)[1:1 + _PAGE_NEXT]:
-            page_key = self._page_key(values)
-            with self._frames_lock:
-                image = self._images.get(key)
-            if (image is not None and page_key is not None and image.geometry == geometry
-                    and not page.holds(page_key, geometry)):
-                page.offer(page_key, image)
-
     def _page_key(self, values) -> str | None:
         indices = [c.index(values[k]) for k, c in self.controls.items()]
         return None if None in indices else ",".join(map(str, indices))
@@ -781,11 +764,9 @@ class InteractiveFigure:
         if not changes:
             return
         try:
-            previous = dict(self.values)
             self.redraw(**changes)
             if self._precomputer is not None:
                 self._precomputer.recentre(dict(self.values))
-            self._give_page_what_is_next(previous)
             if self._status is not None and self._status.value:
                 self._status.value = ""
         except Exception as err:  # shown under the controls instead of lost in a log
