@@ -260,4 +260,3 @@ def test_a_kernel_frame_of_values_the_page_lacks_is_kept_and_given_to_the_page(s
     offered = len(page.of("image"))
     w._canvas.handle_event({"type": "draw"})  # drawn again at the same geometry: not sent again
     assert len(page.of("image")) == offered
-
