@@ -22,6 +22,11 @@ the plain ``python3`` kernel. Before the kernel starts, the launcher
 * replaces itself with ``ipykernel`` under an allow-listed environment
   (:func:`.kernel.environment`): nothing of the grader's secrets.
 
+A grading worker starts its kernels as forks of a *zygote* (:mod:`.zygote`), a
+process with that same allow-listed environment that has already imported
+ipykernel, NumPy, matplotlib and the grading helpers: each fork takes the
+steps above and then starts ipykernel in place.
+
 After a kernel ends, :func:`.users.reap` kills whatever processes the
 grading user still has (a fork bomb's orphans, a ``setsid`` escape).
 
