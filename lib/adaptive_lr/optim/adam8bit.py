@@ -5,8 +5,9 @@ al. (2022): in a code, the number of leading zero bits is a decimal exponent,
 the next 1 bit is an indicator, and the bits after it are a linear fraction.
 Codes near the block's largest value are therefore finely spaced on a linear
 scale, and small values keep a few significant bits over six or seven decades,
-where a linear 8-bit map would round everything below 1/255 of the block's
-maximum to zero. The map is built here from that description; it is not
+where a linear 8-bit map would round to zero every magnitude below about
+1/254 of the block's maximum (signed, 255 levels on [-max, max]; unsigned,
+256 levels on [0, max]: below 1/510). The map is built here from that description; it is not
 bitsandbytes' exact table.
 
 * ``m`` (signed): a sign bit, then 7 bits: magnitudes
