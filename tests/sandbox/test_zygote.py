@@ -166,3 +166,23 @@ def _ended(pid) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] == "Z"
     except FileNotFoundError:
         return True
+
+
+def test_a_forked_kernel_holds_no_file_of_the_zygote_and_has_an_interpreters_own_signals(forge):
+    km = forge()
+    kc = _client(km)
+    code = ("import os, signal\n"
+            "targets = []\n"
+            "for fd in os.listdir('/proc/self/fd'):\n"
+            "    try:\n"
+            "        targets.append(os.readlink(f'/proc/self/fd/{fd}'))\n"
+            "    except FileNotFoundError:  # the listing's own\n"
+            "        pass\n"
+            "print([t for t in targets if 'zygote' in t], os.getsid(0) == os.getpid(),\n"
+            "      signal.getsignal(signal.SIGPIPE) == signal.SIG_IGN,\n"
+            "      signal.getsignal(signal.SIGINT) is signal.default_int_handler)")
+    out, err = run(kc, code)
+    kc.stop_channels()
+    assert err is None, err
+    # The zygote's log was every kernel's stderr: a file each could write and read back.
+    assert out == "[] True True True", out

@@ -116,13 +116,14 @@ def _accept(listener, sel, kernels) -> None:
     except (OSError, ValueError, KeyError, TypeError):
         conn.close()
         return
+    ready, done = os.pipe()
     pid = os.fork()
     if pid == 0:
-        _child(argv, env, [listener, *kernels.values(), conn], sel)
-    try:
-        os.setpgid(pid, pid)  # also done by the child: whichever runs first
-    except OSError:
-        pass
+        os.close(ready)
+        _child(argv, env, [listener, *kernels.values(), conn], sel, done)
+    os.close(done)
+    with os.fdopen(ready, "rb") as f:  # the child has a session of its own once this returns
+        f.read(1)
     try:
         conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
     except OSError:
@@ -190,16 +191,26 @@ def _report_exits(sel, kernels) -> None:
         conn.close()
 
 
-def _child(argv, env, inherited, sel) -> None:
-    """In the forked child: the sandbox, then ipykernel in this process. Never returns."""
+def _child(argv, env, inherited, sel, done) -> None:
+    """In the forked child: the sandbox, then ipykernel in this process. Never returns.
+
+    A session of its own, as jupyter_client gives an executed kernel (a session leader
+    cannot move into the zygote's process group); no file of the zygote's: its log would
+    otherwise be a file every kernel could write and read back, from kernel to kernel. The
+    zygote sets no signal handler, so the child has an interpreter's own (SIGPIPE ignored).
+    """
     code = 1
     try:
-        os.setpgid(0, 0)
+        os.setsid()
+        os.write(done, b"1")
+        os.close(done)
         sel.close()
         for s in inherited:
             s.close()
-        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGPIPE):
-            signal.signal(sig, signal.SIG_DFL)
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        os.closerange(3, 1 << 16)
         code = _run_kernel(argv, env)
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else 1
@@ -312,7 +323,8 @@ def start(root: str | None = None, timeout: float = 60.0) -> str | None:
     os.makedirs(root, mode=0o711, exist_ok=True)
     folder = tempfile.mkdtemp(prefix="zygote-", dir=root)  # 0700, this process's user
     path = os.path.join(folder, "zygote.sock")
-    with open(os.path.join(folder, "zygote.log"), "ab") as log:
+    log_fd = os.open(os.path.join(folder, "zygote.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(log_fd, "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "adaptive_lr.sandbox.zygote", "--socket", path],
             env=environment(folder), cwd=folder, stdin=subprocess.DEVNULL,
