@@ -71,6 +71,11 @@ def _scratch_dir(root: str, uid: int, gid: int) -> str:
     return path
 
 
+def passed_on(source) -> dict:
+    """The variables of ``source`` a kernel's environment takes: :data:`PASSED_ON` and ``LC_*``."""
+    return {k: v for k, v in source.items() if k in PASSED_ON or k.startswith(PASSED_ON_PREFIXES)}
+
+
 def environment(scratch: str, source=None, plot_backend: str = "inline") -> dict:
     """The kernel's whole environment: an allow-list, never a copy of the grader's.
 
@@ -78,10 +83,7 @@ def environment(scratch: str, source=None, plot_backend: str = "inline") -> dict
     the locale (``LC_*``); ``PATH`` is this interpreter's folder and the
     system's; home, temporary files and every cache are the scratch folder.
     """
-    source = os.environ if source is None else source
-    env = {
-        k: v for k, v in source.items() if k in PASSED_ON or k.startswith(PASSED_ON_PREFIXES)
-    }
+    env = passed_on(os.environ if source is None else source)
     env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), *SYSTEM_PATH])
     for key in (
         "HOME",

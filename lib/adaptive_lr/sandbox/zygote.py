@@ -81,12 +81,7 @@ REFUSED = 70  # a child's exit code: a module from a hidden path was already imp
 # -- the zygote (its own process) -------------------------------------------------------------
 def serve(path: str) -> None:
     """Import :data:`PRELOAD`, listen on ``path`` and fork a kernel per connection, for ever."""
-    import ctypes
-
-    try:  # end with the worker that started it, even if the worker is killed
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
+    _end_with_parent()  # with the worker that started it, even if the worker is killed
     parent = os.getppid()
     for name in PRELOAD:
         importlib.import_module(name)
@@ -104,7 +99,7 @@ def serve(path: str) -> None:
             if key.fileobj is listener:
                 _accept(listener, sel, kernels)
             else:
-                _closed(key.fileobj, sel, kernels)
+                _closed(key.fileobj, key.data, sel, kernels)
         _report_exits(sel, kernels)
 
 
@@ -144,9 +139,9 @@ def _read_line(conn, timeout) -> bytes:
     return data
 
 
-def _closed(conn, sel, kernels) -> None:
-    """The client's connection has data or ended: it only ever ends (the kernel is done with)."""
-    pid = next((p for p, c in kernels.items() if c is conn), None)
+def _closed(conn, pid, sel, kernels) -> None:
+    """The client's connection for kernel ``pid`` has data or ended: it only ever ends (the
+    kernel is done with)."""
     try:
         if conn.recv(1):
             return  # nothing is expected; ignore
@@ -154,8 +149,6 @@ def _closed(conn, sel, kernels) -> None:
         pass
     sel.unregister(conn)
     conn.close()
-    if pid is None:
-        return
     del kernels[pid]
     try:
         os.killpg(pid, signal.SIGKILL)
@@ -250,14 +243,19 @@ def _die_with(parent: int) -> None:
 
     Set after :func:`.kernel.enter`: changing the user clears a parent-death signal.
     """
+    _end_with_parent()
+    if os.getppid() != parent:  # it ended before the signal was asked for
+        os._exit(1)
+
+
+def _end_with_parent() -> None:
+    """SIGKILL this process when its parent ends (Linux's PR_SET_PDEATHSIG; elsewhere nothing)."""
     import ctypes
 
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):
         pass
-    if os.getppid() != parent:  # it ended before the signal was asked for
-        os._exit(1)
 
 
 def _run_kernel(argv, passed_env) -> int:
@@ -272,11 +270,9 @@ def _run_kernel(argv, passed_env) -> int:
         print(f"[sandbox] refusing to fork a kernel that hides {hidden}: the zygote has "
               f"imported {sorted(refused)} from there", file=sys.stderr, flush=True)
         return REFUSED
-    for key in list(os.environ):
-        if key in kernel.PASSED_ON or key.startswith(kernel.PASSED_ON_PREFIXES):
-            del os.environ[key]
-    os.environ.update({k: v for k, v in passed_env.items()
-                       if k in kernel.PASSED_ON or k.startswith(kernel.PASSED_ON_PREFIXES)})
+    for key in kernel.passed_on(os.environ):
+        del os.environ[key]
+    os.environ.update(kernel.passed_on(passed_env))
     zygote_pid = os.getppid()
     connection, backend, env = kernel.enter(argv)
     _die_with(zygote_pid)
@@ -425,14 +421,13 @@ class ForkedKernel:
 
 def fork_kernel(path: str, cmd, env) -> ForkedKernel:
     """Have the zygote at ``path`` start the kernel of command line ``cmd``."""
-    from .kernel import PASSED_ON, PASSED_ON_PREFIXES
+    from .kernel import passed_on
 
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         conn.settimeout(30)
         conn.connect(path)
-        passed = {k: v for k, v in env.items() if k in PASSED_ON or k.startswith(PASSED_ON_PREFIXES)}
-        conn.sendall(json.dumps({"argv": list(cmd[3:]), "env": passed}).encode() + b"\n")
+        conn.sendall(json.dumps({"argv": list(cmd[3:]), "env": passed_on(env)}).encode() + b"\n")
         data = _read_line(conn, timeout=30)
         if not data.endswith(b"\n"):
             raise ConnectionError(f"the zygote at {path} closed the connection before forking")
