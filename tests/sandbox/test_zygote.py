@@ -35,7 +35,7 @@ def forge(tmp_path_factory):
     os.environ.pop(zygote.ENV, None)
     started = []
 
-    def start(hide=(), socket=None):
+    def start(hide=(), socket=None, forked=True):
         kernels = tmp_path_factory.mktemp("jupyter") / "kernels"
         spec = write_kernelspec(kernels, user=USER, hide=[str(p) for p in hide],
                                 limits=Limits(memory_bytes=2 * 2**30, cpu_seconds=60),
@@ -47,7 +47,7 @@ def forge(tmp_path_factory):
             km.start_kernel()
         finally:
             os.environ.pop(zygote.ENV, None)
-        assert isinstance(km.provisioner.process, zygote.ForkedKernel)
+        assert isinstance(km.provisioner.process, zygote.ForkedKernel) == forked
         started.append(km)
         return km
 
@@ -98,11 +98,148 @@ def test_forked_kernels_have_their_own_randomness_temp_folder_and_preloaded_impo
     assert pre1 == pre2 == "True"
 
 
-def test_a_kernel_hiding_a_folder_the_zygote_imported_from_is_refused(forge):
+def test_a_kernel_hiding_a_folder_the_zygote_imported_from_is_executed_instead(forge):
     import numpy
 
-    km = forge(hide=[os.path.dirname(numpy.__file__)])
-    assert km.provisioner.process.wait(30) == zygote.REFUSED
+    km = forge(hide=[os.path.dirname(numpy.__file__)], forked=False)  # asserts: not forked
+    kc = _client(km)
+    out, err = run(kc, "import sys\nprint('numpy' in sys.modules)")
+    kc.stop_channels()
+    assert (out, err) == ("False", None)
+    assert os.environ.get(zygote.ENV) is None  # the fixture's zygote is still used by the rest
+
+
+def test_matplotlib_finds_its_folders_in_the_forked_kernels_scratch(forge):
+    kc = _client(forge())
+    out, err = run(kc, "import os, matplotlib\n"
+                       "print(matplotlib.get_configdir() == matplotlib.get_cachedir() == os.getcwd())")
+    kc.stop_channels()
+    assert (out, err) == ("True", None)
+
+
+def test_signals_reach_a_forked_kernel_through_its_zygote_only(forge, monkeypatch):
+    km = forge()
+    kc = _client(km)
+    signalled = []
+    # The worker itself never signals a kernel's id: the zygote does, while it has not reaped it.
+    monkeypatch.setattr(os, "kill", lambda *a: signalled.append(a))
+    monkeypatch.setattr(os, "killpg", lambda *a: signalled.append(a))
+    kc.execute("import time\ntime.sleep(60)")
+    time.sleep(1)
+    km.interrupt_kernel()
+    deadline = time.monotonic() + 20
+    while True:
+        msg = kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+        if msg["msg_type"] == "error":
+            break
+    kc.stop_channels()
+    assert msg["content"]["ename"] == "KeyboardInterrupt" and signalled == []
+
+
+def test_a_zygote_that_cannot_fork_is_retired_and_the_kernel_executed(forge, tmp_path, monkeypatch):
+    import json
+    import socket
+    import threading
+
+    path = str(tmp_path / "z.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(1)
+
+    def answer():  # a zygote out of processes
+        conn, _ = server.accept()
+        zygote._read_line(conn, timeout=10)
+        conn.sendall(json.dumps({"error": "fork failed: [Errno 11] Resource temporarily unavailable"}).encode() + b"\n")
+        conn.close()
+
+    threading.Thread(target=answer, daemon=True).start()
+    retired, retire = [], zygote.retire
+    monkeypatch.setattr(zygote, "retire", lambda p: (retired.append(p), retire(p)))
+    km = forge(socket=path, forked=False)
+    assert retired == [path]
+    kc = _client(km)
+    assert run(kc, "print(1 + 1)") == ("2", None)
+    kc.stop_channels()
+    server.close()
+
+
+@pytest.mark.parametrize("line, error", [
+    (b'{"pid": 0}', "process id 0"),
+    (b'{"pid": -1}', "process id -1"),
+    (b'{"pid": "x"}', "answered"),
+    (b'not json', "answered"),
+    (b'{"error": "fork failed"}', "could not fork"),
+])
+def test_a_zygotes_answer_is_checked_before_any_signal_can_use_it(line, error):
+    with pytest.raises(ConnectionError, match=error):
+        zygote._parse_answer(line, "z.sock")
+    with pytest.raises(zygote.Refused):
+        zygote._parse_answer(b'{"refused": "it hides /x"}', "z.sock")
+    assert zygote._parse_answer(b'{"pid": 4242}', "z.sock") == 4242
+
+
+def test_a_failed_fork_is_answered_and_the_zygote_goes_on(tmp_path, monkeypatch):
+    import errno
+    import json
+    import selectors
+    import socket
+
+    path = str(tmp_path / "z.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1)
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    client.connect(path)
+    client.sendall(json.dumps({"argv": ["--user", "nobody", "-f", "k.json"]}).encode() + b"\n")
+
+    def no_fork():
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    kernels = {}
+    zygote._accept(listener, selectors.DefaultSelector(), kernels)
+    answer = json.loads(zygote._read_line(client, timeout=5))
+    assert kernels == {} and "fork failed" in answer["error"]
+    client.close()
+    listener.close()
+
+
+@pytest.mark.skipif(not ROOT, reason="needs another account to own the socket")
+def test_a_socket_of_another_user_is_not_taken_for_a_zygote(forge):
+    import pwd
+    import shutil
+    import socket
+    import tempfile
+
+    account = pwd.getpwnam(USER)
+    folder = tempfile.mkdtemp()  # pytest's tmp_path is root's alone: the other user cannot reach it
+    os.chown(folder, account.pw_uid, account.pw_gid)
+    path = os.path.join(folder, "z.sock")
+    up_r, up_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # another user's process listening where a zygote was expected
+        try:
+            os.setgid(account.pw_gid)
+            os.setuid(account.pw_uid)
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.bind(path)
+            s.listen(1)
+            os.write(up_w, b"1")
+            conn, _ = s.accept()
+            conn.sendall(b'{"pid": 4242}\n')
+            time.sleep(5)
+        finally:
+            os._exit(0)
+    os.close(up_w)
+    try:
+        assert os.read(up_r, 1) == b"1"
+        with pytest.raises(PermissionError, match="not a zygote of this user"):
+            zygote.fork_kernel(path, ["python", "-m", "adaptive_lr.sandbox.kernel", "-f", "k"], {})
+    finally:
+        os.close(up_r)
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        shutil.rmtree(folder)
 
 
 def test_exit_code_and_cpu_of_a_forked_kernel_reach_the_worker(forge):

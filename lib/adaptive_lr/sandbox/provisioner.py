@@ -76,8 +76,12 @@ class SandboxProvisioner(LocalProvisioner):
         if path and zygote.is_sandbox_kernel(cmd):
             try:
                 self._forked = self.process = zygote.fork_kernel(path, cmd, kwargs.get("env") or os.environ)
+            except zygote.Refused as why:
+                self.log.info("%s: starting the kernel as a new process", why)
             except OSError as err:
-                self.log.warning("the zygote at %s could not fork a kernel (%s): starting one", path, err)
+                self.log.warning("the zygote at %s could not fork a kernel (%s): starting this "
+                                 "worker's kernels as new processes until it has another", path, err)
+                zygote.retire(path)
             else:
                 self.pid = self.pgid = self.process.pid
                 self.cwd = kwargs.get("cwd")
@@ -85,8 +89,9 @@ class SandboxProvisioner(LocalProvisioner):
         return await super().launch_kernel(cmd, **kwargs)
 
     async def send_signal(self, signum: int) -> None:
-        if self._forked is not None and self._forked.poll() is not None:
-            return  # ended and reaped: its id may belong to another process by now
+        if self._forked is not None:  # through its zygote, which knows if the id is still its
+            self._forked.send_signal(signum)
+            return
         await super().send_signal(signum)
 
     async def cleanup(self, restart: bool = False) -> None:

@@ -28,11 +28,21 @@ The protocol, one connection per kernel: the client sends one JSON line
 ``{"argv": [...], "env": {...}}`` (the kernelspec's arguments after
 ``-m adaptive_lr.sandbox.kernel``, and the variables :data:`.kernel.PASSED_ON`
 of its environment); the zygote answers ``{"pid": N}`` once the child has a
-process group of its own, and ``{"exit": code, "cpu": s, "maxrss_kib": n}``
-when it has reaped the child (its CPU seconds and peak memory: a kernel is
-the zygote's child, not the worker's, so the worker's own ``getrusage`` does
-not count it; :func:`kernel_usage` does). A client that closes the connection
-first kills the kernel's process group.
+process group of its own (or ``{"refused": why}`` or ``{"error": why}``, and
+the client starts the kernel as a new process instead), and ``{"exit": code,
+"cpu": s, "maxrss_kib": n}`` when it has reaped the child (its CPU seconds and
+peak memory: a kernel is the zygote's child, not the worker's, so the worker's
+own ``getrusage`` does not count it; :func:`kernel_usage` does). Until then the
+client may send ``{"signal": n}`` lines: the zygote signals the kernel's
+process group only while it has not reaped the kernel, so a signal never
+reaches a process that took over a freed id (the worker would need a pidfd to
+be as sure). A client that closes the connection first kills the kernel's
+process group. Each side checks that the other is the same user (root, or the
+worker's account when it is not root).
+
+Left as it is: every kernel of one zygote hashes strings with the zygote's
+seed (``PYTHONHASHSEED``'s), so a set of strings iterates in the same order in
+each of them, where executed kernels differ from one another.
 """
 
 from __future__ import annotations
@@ -42,8 +52,10 @@ import importlib
 import json
 import os
 import selectors
+import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -75,7 +87,10 @@ PRELOAD = (
 )
 """What the zygote imports: what every grading kernel imports, and nothing any kernel hides."""
 
-REFUSED = 70  # a child's exit code: a module from a hidden path was already imported
+
+
+class Refused(ConnectionError):
+    """The zygote will not fork this kernel (it hides a folder the zygote imported from)."""
 
 
 # -- the zygote (its own process) -------------------------------------------------------------
@@ -94,28 +109,58 @@ def serve(path: str) -> None:
     sel = selectors.DefaultSelector()
     sel.register(listener, selectors.EVENT_READ)
     kernels: dict[int, socket.socket] = {}  # pid -> its client's connection
+    unread: dict[int, bytes] = {}  # pid -> the start of a line its client has not ended yet
     while os.getppid() == parent:
         for key, _ in sel.select(timeout=0.05):
             if key.fileobj is listener:
                 _accept(listener, sel, kernels)
             else:
-                _closed(key.fileobj, key.data, sel, kernels)
-        _report_exits(sel, kernels)
+                _from_client(key.fileobj, key.data, sel, kernels, unread)
+        _report_exits(sel, kernels, unread)
 
 
 def _accept(listener, sel, kernels) -> None:
     conn, _ = listener.accept()
     try:
+        if peer_uid(conn) != os.geteuid():
+            raise PermissionError("a client of another user")
         request = json.loads(_read_line(conn, timeout=10))
         argv, env = list(request["argv"]), dict(request.get("env", {}))
-    except (OSError, ValueError, KeyError, TypeError):
+        from . import kernel
+
+        hidden = kernel._parser().parse_args(argv).hide
+    except (OSError, ValueError, KeyError, TypeError, SystemExit):
         conn.close()
         return
-    ready, done = os.pipe()
-    pid = os.fork()
+    # What a child would hold of a hidden folder is what this process holds now.
+    refused = _hidden_modules(hidden)
+    if refused:
+        _answer(conn, {"refused": f"it hides {hidden}, and the zygote has imported "
+                                  f"{sorted(refused)} from there"})
+        return
+    pid = _fork(argv, env, [listener, *kernels.values(), conn], sel, conn)
+    if pid is not None:
+        kernels[pid] = conn
+        sel.register(conn, selectors.EVENT_READ, pid)
+
+
+def _fork(argv, env, inherited, sel, conn) -> int | None:
+    """Fork the kernel's child; its id once it has a session of its own, None if it failed."""
+    try:
+        ready, done = os.pipe()
+    except OSError as err:
+        _answer(conn, {"error": f"no pipe: {err}"})
+        return None
+    try:
+        pid = os.fork()
+    except OSError as err:  # out of processes or memory: this kernel is executed instead
+        os.close(ready)
+        os.close(done)
+        _answer(conn, {"error": f"fork failed: {err}"})
+        return None
     if pid == 0:
         os.close(ready)
-        _child(argv, env, [listener, *kernels.values(), conn], sel, done)
+        _child(argv, env, inherited, sel, done)
     os.close(done)
     with os.fdopen(ready, "rb") as f:  # the child has a session of its own once this returns
         f.read(1)
@@ -123,8 +168,22 @@ def _accept(listener, sel, kernels) -> None:
         conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
     except OSError:
         pass
-    kernels[pid] = conn
-    sel.register(conn, selectors.EVENT_READ, pid)
+    return pid
+
+
+def _answer(conn, message: dict) -> None:
+    """Send a last message and close: the client starts this kernel itself."""
+    try:
+        conn.sendall(json.dumps(message).encode() + b"\n")
+    except OSError:
+        pass
+    conn.close()
+
+
+def peer_uid(conn: socket.socket) -> int:
+    """The user id of the process at the other end of a Unix socket (SO_PEERCRED)."""
+    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    return struct.unpack("3i", creds)[1]
 
 
 def _read_line(conn, timeout) -> bytes:
@@ -139,14 +198,20 @@ def _read_line(conn, timeout) -> bytes:
     return data
 
 
-def _closed(conn, pid, sel, kernels) -> None:
-    """The client's connection for kernel ``pid`` has data or ended: it only ever ends (the
-    kernel is done with)."""
+def _from_client(conn, pid, sel, kernels, unread) -> None:
+    """The client of kernel ``pid`` sent signal requests, or is done with the kernel (closed)."""
     try:
-        if conn.recv(1):
-            return  # nothing is expected; ignore
+        chunk = conn.recv(4096)
     except OSError:
-        pass
+        chunk = b""
+    if chunk:
+        *lines, rest = (unread.pop(pid, b"") + chunk).split(b"\n")
+        for line in lines:
+            _signal(pid, line)
+        if len(rest) < 4096:  # a line no client sends: treated as the end
+            unread[pid] = rest
+            return
+    unread.pop(pid, None)
     sel.unregister(conn)
     conn.close()
     del kernels[pid]
@@ -164,7 +229,17 @@ def _closed(conn, pid, sel, kernels) -> None:
         time.sleep(0.01)
 
 
-def _report_exits(sel, kernels) -> None:
+def _signal(pid: int, line: bytes) -> None:
+    """Signal kernel ``pid``'s process group; it is not reaped yet, so the id is still its."""
+    try:
+        signum = int(json.loads(line)["signal"])
+        if signum in signal.valid_signals():
+            os.killpg(pid, signum)
+    except (ValueError, KeyError, TypeError, OSError):
+        pass
+
+
+def _report_exits(sel, kernels, unread) -> None:
     for pid in list(kernels):
         try:
             done, status, usage = os.wait4(pid, os.WNOHANG)
@@ -173,6 +248,7 @@ def _report_exits(sel, kernels) -> None:
         if not done:
             continue
         conn = kernels.pop(pid)
+        unread.pop(pid, None)
         report = {"exit": os.waitstatus_to_exitcode(status),
                   "cpu": usage.ru_utime + usage.ru_stime if usage else 0.0,
                   "maxrss_kib": usage.ru_maxrss if usage else 0}
@@ -264,12 +340,6 @@ def _run_kernel(argv, passed_env) -> int:
 
     from . import kernel
 
-    hidden = kernel._parser().parse_args(argv).hide
-    refused = _hidden_modules(hidden)
-    if refused:
-        print(f"[sandbox] refusing to fork a kernel that hides {hidden}: the zygote has "
-              f"imported {sorted(refused)} from there", file=sys.stderr, flush=True)
-        return REFUSED
     for key in kernel.passed_on(os.environ):
         del os.environ[key]
     os.environ.update(kernel.passed_on(passed_env))
@@ -281,6 +351,7 @@ def _run_kernel(argv, passed_env) -> int:
     tempfile.tempdir = None  # found again from TMPDIR (the scratch folder)
     sys.path[0] = os.getcwd()  # as `python -m ipykernel_launcher` started here has it
     np.random.seed()  # (Python's random module reseeds itself in a forked child)
+    _forget_folders(matplotlib)
     matplotlib.use(env["MPLBACKEND"])
     from ipykernel import kernelapp
 
@@ -288,6 +359,17 @@ def _run_kernel(argv, passed_env) -> int:
     sys.argv = [kernelapp.__file__, *args]
     kernelapp.launch_new_instance(argv=args)
     return 0
+
+
+def _forget_folders(matplotlib) -> None:
+    """matplotlib keeps its configuration and cache folders from their first use (the
+    zygote's, which a kernel can neither read nor write: a cache it then writes warns on
+    stderr); they are found again from ``MPLCONFIGDIR``, as a new process finds them."""
+    for name in ("get_configdir", "get_cachedir"):
+        getter = getattr(matplotlib, name)
+        cells = dict(zip(getter.__code__.co_freevars, getter.__closure__ or ()))
+        if "called" in cells:  # matplotlib's _logged_cached (a test checks the folder)
+            cells["called"].cell_contents = False
 
 
 # -- the worker's side ------------------------------------------------------------------------
@@ -337,13 +419,24 @@ def start(root: str | None = None, timeout: float = 60.0) -> str | None:
 
 
 def stop() -> None:
-    """End this process's zygote (its kernels are the reaper's)."""
+    """End this process's zygote and remove its folder (its kernels are the reaper's)."""
     proc = _STARTED.pop("process", None)
-    _STARTED.pop("socket", None)
+    path = _STARTED.pop("socket", None)
     os.environ.pop(ENV, None)
     if proc is not None and proc.poll() is None:
         proc.kill()
         proc.wait()
+    if path:
+        shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+
+
+def retire(path: str) -> None:
+    """The zygote at ``path`` failed to fork a kernel: stop using it (stop it, if it is this
+    process's). The next kernels are executed; the worker's next task starts a new zygote."""
+    if _STARTED.get("socket") == path:
+        stop()
+    elif os.environ.get(ENV) == path:
+        del os.environ[ENV]
 
 
 def is_sandbox_kernel(cmd) -> bool:
@@ -394,11 +487,15 @@ class ForkedKernel:
         return self.returncode
 
     def send_signal(self, signum: int) -> None:
-        if self.poll() is None:  # not reported reaped: the id is still this kernel's
-            try:
-                os.kill(self.pid, signum)
-            except ProcessLookupError:  # ended, its report not read yet (as Popen ignores it)
-                pass
+        """Ask the zygote to signal the kernel: it alone knows whether the id is still the
+        kernel's (the worker could signal a process that took over a freed id)."""
+        if self.poll() is not None or self._conn is None:
+            return
+        try:
+            self._conn.settimeout(5)
+            self._conn.sendall(json.dumps({"signal": int(signum)}).encode() + b"\n")
+        except OSError:  # the zygote is gone, and with it the kernel
+            pass
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
@@ -420,22 +517,44 @@ class ForkedKernel:
 
 
 def fork_kernel(path: str, cmd, env) -> ForkedKernel:
-    """Have the zygote at ``path`` start the kernel of command line ``cmd``."""
+    """Have the zygote at ``path`` start the kernel of command line ``cmd``.
+
+    Raises :class:`Refused` when the zygote will not fork it, and another
+    ``OSError`` when it cannot (the caller then starts the kernel itself).
+    """
     from .kernel import passed_on
 
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         conn.settimeout(30)
         conn.connect(path)
+        if peer_uid(conn) != os.geteuid():
+            raise PermissionError(f"the socket {path} is not a zygote of this user's")
         conn.sendall(json.dumps({"argv": list(cmd[3:]), "env": passed_on(env)}).encode() + b"\n")
         data = _read_line(conn, timeout=30)
         if not data.endswith(b"\n"):
             raise ConnectionError(f"the zygote at {path} closed the connection before forking")
         line, rest = data.split(b"\n", 1)
-        return ForkedKernel(conn, int(json.loads(line)["pid"]), rest)
+        answer = _parse_answer(line, path)
+        return ForkedKernel(conn, answer, rest)
     except BaseException:
         conn.close()
         raise
+
+
+def _parse_answer(line: bytes, path: str) -> int:
+    try:
+        answer = json.loads(line)
+        if "refused" in answer:
+            raise Refused(f"the zygote will not fork this kernel: {answer['refused']}")
+        if "error" in answer:
+            raise ConnectionError(f"the zygote at {path} could not fork: {answer['error']}")
+        pid = int(answer["pid"])
+    except (ValueError, KeyError, TypeError) as err:
+        raise ConnectionError(f"the zygote at {path} answered {line[:200]!r}") from err
+    if pid <= 1:  # a signal to 0 or -1 would reach this process's group or every process
+        raise ConnectionError(f"the zygote at {path} answered the process id {pid}")
+    return pid
 
 
 def main(argv=None) -> None:
