@@ -38,8 +38,9 @@ def adamax_update(theta, grad, m, u, t, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-
     :math:`(v_t)^{1/p}` with :math:`v_t` an average of :math:`|g|^p`: it needs no
     bias correction (a maximum is not pulled towards its zero start). Epsilon
     sits *inside* the maximum, added to :math:`|g_t|` (it is not added to the
-    denominator afterwards), as in ``torch.optim.Adamax``; with ``eps=0`` a
-    coordinate whose gradients have all been 0 divides 0 by 0.
+    denominator afterwards), as in ``torch.optim.Adamax``; Kingma and Ba's
+    Algorithm 2 has no epsilon (:math:`u_t = \max(\beta_2 u_{t-1}, |g_t|)`), which
+    is ``eps=0`` here: a coordinate whose gradients have all been 0 then divides 0 by 0.
 
     Reference: Kingma and Ba, "Adam: A Method for Stochastic Optimization",
     ICLR 2015, Section 7.1 (Algorithm 2).
