@@ -88,7 +88,7 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
     "nbgrader.preprocessors.OverwriteCells",
-    "nbgrader.preprocessors.CheckCellMetadata",
+    "adaptive_lr.course.metadata.CheckCellMetadata",
 ]
 c.ClearMetadataPreprocessor.preserve_nb_metadata_mask = {("language_info", "name"), ("adaptive_lr",)}
 
@@ -105,7 +105,7 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.LimitOutput",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
-    "nbgrader.preprocessors.CheckCellMetadata",
+    "adaptive_lr.course.metadata.CheckCellMetadata",
 ]
 c.SandboxedExecute.sandbox = os.environ.get("ADAPTIVE_LR_SANDBOX", "1") != "0"
 c.SandboxedExecute.sandbox_user = os.environ.get("ADAPTIVE_LR_SANDBOX_USER", "adaptive-lr-grader")
