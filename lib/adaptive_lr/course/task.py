@@ -260,15 +260,12 @@ _COMMON: Common | None = None  # a local worker's batch (see start_worker)
 
 def start_worker(common: Common) -> None:
     """Initializer of a local worker process: the batch's :class:`Common`, sent once."""
-    import ctypes
+    from .._linux import end_with_parent
 
     global _COMMON
-    # The worker dies with its coordinator (PR_SET_PDEATHSIG): a killed batch leaves no
-    # grader running. (Not on Dask, whose nanny manages its workers' lives.)
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, 9, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
+    # The worker dies with its coordinator: a killed batch leaves no grader running. (Not
+    # on Dask, whose nanny manages its workers' lives.)
+    end_with_parent()
     prepare_worker()
     _COMMON = common
 

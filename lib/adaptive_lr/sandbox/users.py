@@ -103,15 +103,9 @@ def become_subreaper() -> bool:
     the next kernel cannot even start its threads. Returns False where the
     call is not available (not Linux).
     """
-    import ctypes
-    import ctypes.util
+    from .._linux import become_child_subreaper
 
-    PR_SET_CHILD_SUBREAPER = 36
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False
+    return become_child_subreaper()
 
 
 def _collect_zombie_children(uid: int) -> None:

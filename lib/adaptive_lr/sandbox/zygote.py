@@ -61,6 +61,8 @@ import sys
 import tempfile
 import time
 
+from .._linux import end_with_parent
+
 ENV = "ADAPTIVE_LR_ZYGOTE"  # in the worker's environment: the socket of its zygote
 OFF = "ADAPTIVE_LR_FORK_KERNELS"  # "0": start every kernel as a new process (to compare)
 PRELOAD = (
@@ -96,7 +98,7 @@ class Refused(ConnectionError):
 # -- the zygote (its own process) -------------------------------------------------------------
 def serve(path: str) -> None:
     """Import :data:`PRELOAD`, listen on ``path`` and fork a kernel per connection, for ever."""
-    _end_with_parent()  # with the worker that started it, even if the worker is killed
+    end_with_parent()  # with the worker that started it, even if the worker is killed
     parent = os.getppid()
     for name in PRELOAD:
         importlib.import_module(name)
@@ -319,19 +321,9 @@ def _die_with(parent: int) -> None:
 
     Set after :func:`.kernel.enter`: changing the user clears a parent-death signal.
     """
-    _end_with_parent()
+    end_with_parent()
     if os.getppid() != parent:  # it ended before the signal was asked for
         os._exit(1)
-
-
-def _end_with_parent() -> None:
-    """SIGKILL this process when its parent ends (Linux's PR_SET_PDEATHSIG; elsewhere nothing)."""
-    import ctypes
-
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
 
 
 def _run_kernel(argv, passed_env) -> int:

@@ -175,13 +175,9 @@ class Team:
 
 def _die_with_parent() -> None:
     """Have the kernel's end end this process too, even between two frames (Linux's prctl)."""
-    import ctypes
-    import signal
+    from .._linux import end_with_parent
 
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # the loop below still notices a new parent between frames
+    end_with_parent()  # where it is not available, the loop notices a new parent between frames
 
 
 def _child_main(conn, compute, order, centre, known, parent_pid, setup=None, budget=None):
