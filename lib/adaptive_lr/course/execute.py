@@ -34,9 +34,9 @@ import time
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Integer, List, Unicode
+from traitlets import Bool, Integer, List, Unicode, default
 
-from ..sandbox import KERNEL_NAME, Limits, ensure_user, reap, write_kernelspec
+from ..sandbox import KERNEL_NAME, Limits, client, ensure_user, reap, write_kernelspec
 from ..grading.verdict import to_metadata
 from .verify import checks_from_json, hidden_checks, recheck
 from ..sandbox.users import DEFAULT_USER, become_subreaper, is_root
@@ -186,6 +186,17 @@ class SandboxedExecute(Execute):
     max_figure_chars = Integer(
         4_000_000, help="characters of figures (base64 images) kept per cell"
     ).tag(config=True)
+
+    @default("shutdown_kernel")
+    def _kill_when_done(self):
+        # A graded kernel has nothing to save: killed at once, not asked to shut down and
+        # then polled every 0.1 s until it has (its zygote reports a kill within milliseconds).
+        return "immediate"
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        km.client_class = client.ASYNC  # ready as soon as the kernel is (sandbox.client)
+        return km
 
     _kernelspec_dir = None
     _kernelspec_key = None

@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass
 from jupyter_client import KernelManager
 
 from ..grading import wire
+from ..sandbox import client
 from ..grading.callees import judge_function
 from ..grading.referee import handle, judge_number
 from ..grading.verdict import Verdict
@@ -231,7 +232,7 @@ class _Kernel:
     """A kernel from ``kernel_name``, driven synchronously; every call bounded by ``timeout``."""
 
     def __init__(self, kernel_name: str, timeout: float):
-        self.km = KernelManager(kernel_name=kernel_name)
+        self.km = KernelManager(kernel_name=kernel_name, client_class=client.BLOCKING)
         self.km.start_kernel()
         self.kc = self.km.client()
         self.kc.start_channels()
