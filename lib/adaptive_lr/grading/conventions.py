@@ -72,8 +72,7 @@ def ema_weights(beta, t):
              "m/(sqrt(v) + eps) is the exercise's step with eps replaced by eps/sqrt(1 - beta2**t), much "
              "larger in the first steps; the exercise (torch.optim.Adam, optax.adam) adds eps itself to "
              "sqrt(v_hat)",
-             "Kingma & Ba's 'more efficient' form, Keras/TensorFlow, fairseq, HF transformers' AdamW, "
-             "CS231n-style code")
+             "Kingma & Ba's 'more efficient' form, Keras/TensorFlow, fairseq, HF transformers' AdamW")
 def adam_update(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
     m = beta1 * m + (1 - beta1) * grad
     v = beta2 * v + (1 - beta2) * grad**2
