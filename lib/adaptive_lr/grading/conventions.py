@@ -72,8 +72,7 @@ def ema_weights(beta, t):
              "m/(sqrt(v) + eps) is the exercise's step with eps replaced by eps/sqrt(1 - beta2**t), much "
              "larger in the first steps; the exercise (torch.optim.Adam, optax.adam) adds eps itself to "
              "sqrt(v_hat)",
-             "Kingma & Ba's 'more efficient' form, Keras/TensorFlow, fairseq, HF transformers' AdamW, "
-             "CS231n-style code")
+             "Kingma & Ba's 'more efficient' form, Keras/TensorFlow, fairseq, HF transformers' AdamW")
 def adam_update(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
     m = beta1 * m + (1 - beta1) * grad
     v = beta2 * v + (1 - beta2) * grad**2
@@ -220,7 +219,8 @@ def adafactor_update(X, G, R, C, t, lr=1e-2, beta2_decay=-0.8, eps1=1e-30, eps2=
              "epsilon added to the norm instead of the fallback: trust_coefficient*||w||/(||u|| + eps) "
              "is 0 for zero weights, so a zero-initialized layer never moves; the exercise (optax.lars) "
              "uses ratio 1 when either norm is zero",
-             "torchlars and LARC-style code, optax.lars with eps > 0")
+             "LARS code that adds eps to the norm and drops the zero-norm check; torchlars, apex's LARC "
+             "and optax.lars add eps but keep ratio 1 for a zero norm")
 def lars_update(w, grad, velocity, lr, momentum=0.9, weight_decay=0.0, trust_coefficient=1e-3):
     u = grad + weight_decay * w
     ratio = trust_coefficient * np.linalg.norm(w) / (np.linalg.norm(u) + 1e-8)
