@@ -19,48 +19,51 @@ def _alive(pid: int) -> bool:
         return False
 
 
-@pytest.mark.parametrize("ask", [True, False])
-def test_a_process_that_asked_ends_with_its_parent_and_one_that_did_not_outlives_it(ask):
+def _orphan(child, settle=0.0) -> int:
+    """Fork a parent that forks ``child()`` (which ends the process itself), reports the child's
+    id, waits ``settle`` seconds and ends; returns the id once the parent is reaped."""
     read, write = os.pipe()
     parent = os.fork()
-    if parent == 0:  # the parent: starts the child, reports its id, ends
-        child = os.fork()
-        if child == 0:
-            if ask and not end_with_parent():
-                os._exit(3)
-            time.sleep(30)
-            os._exit(0)
-        time.sleep(0.2)  # the child has asked by now
-        os.write(write, str(child).encode())
+    if parent == 0:
+        pid = os.fork()
+        if pid == 0:
+            child()
+        time.sleep(settle)
+        os.write(write, str(pid).encode())
         os._exit(0)
     os.close(write)
-    child = int(os.read(read, 32))
+    pid = int(os.read(read, 32))
     os.close(read)
     os.waitpid(parent, 0)
+    return pid
+
+
+@pytest.mark.parametrize("ask", [True, False])
+def test_a_process_that_asked_ends_with_its_parent_and_one_that_did_not_outlives_it(ask):
+    def child():
+        if ask and not end_with_parent():
+            os._exit(3)
+        time.sleep(30)
+        os._exit(0)
+
+    pid = _orphan(child, settle=0.2)  # the child has asked by the time its parent ends
     deadline = time.monotonic() + 5
-    while _alive(child) and time.monotonic() < deadline:
+    while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.02)
-    ended = not _alive(child)
+    ended = not _alive(pid)
     if not ended:
-        os.kill(child, 9)
+        os.kill(pid, 9)
     assert ended == ask
 
 
 def test_a_subreaper_inherits_its_grandchildren():
     assert become_child_subreaper()
-    read, write = os.pipe()
-    parent = os.fork()
-    if parent == 0:
-        grandchild = os.fork()
-        if grandchild == 0:
-            time.sleep(0.5)
-            os._exit(7)
-        os.write(write, str(grandchild).encode())
-        os._exit(0)
-    os.close(write)
-    grandchild = int(os.read(read, 32))
-    os.close(read)
-    os.waitpid(parent, 0)
+
+    def grandchild():
+        time.sleep(0.5)
+        os._exit(7)
+
+    orphan = _orphan(grandchild)
     # Orphaned, it is this process's child now: waitpid would raise ChildProcessError otherwise.
-    pid, status = os.waitpid(grandchild, 0)
-    assert pid == grandchild and os.waitstatus_to_exitcode(status) == 7
+    pid, status = os.waitpid(orphan, 0)
+    assert pid == orphan and os.waitstatus_to_exitcode(status) == 7

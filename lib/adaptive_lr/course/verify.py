@@ -36,10 +36,10 @@ from dataclasses import asdict, dataclass
 from jupyter_client import KernelManager
 
 from ..grading import wire
-from ..sandbox import client
 from ..grading.callees import judge_function
 from ..grading.referee import handle, judge_number
 from ..grading.verdict import Verdict
+from ..sandbox import client
 
 MARK = "ADAPTIVE_LR_RECHECK:"
 

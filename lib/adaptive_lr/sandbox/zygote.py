@@ -90,7 +90,6 @@ PRELOAD = (
 """What the zygote imports: what every grading kernel imports, and nothing any kernel hides."""
 
 
-
 class Refused(ConnectionError):
     """The zygote will not fork this kernel (it hides a folder the zygote imported from)."""
 
