@@ -1,6 +1,7 @@
 """Kernel clients that are ready as soon as the kernel is (sandbox.client)."""
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from queue import Empty
 
 import pytest
@@ -35,7 +36,9 @@ class _Fake(client._Prompt):
 
 
 def _ready(fake, msg_id="ask-1"):
-    return asyncio.run(fake._asked_and_idle(msg_id, deadline=float("inf")))
+    # A thread of its own: a browser test's playwright keeps an event loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, fake._asked_and_idle(msg_id, deadline=float("inf"))).result()
 
 
 def test_ready_once_both_the_reply_and_its_idle_status_arrived():
