@@ -38,10 +38,13 @@ class Model {
 
 // A PNG's "decoding" takes `delay` ms and yields its size, read from the buffer's first bytes.
 let decodeDelays = [];
+const decodes = []; // the ids of the images decoded, in order
+const closed = []; // the ids of the bitmaps closed
 globalThis.createImageBitmap = async (blob) => {
   const bytes = new Uint8Array(await blob.arrayBuffer());
+  decodes.push(bytes[2]);
   await new Promise((r) => setTimeout(r, decodeDelays.shift() ?? 0));
-  return { width: bytes[0], height: bytes[1], id: bytes[2], close() {} };
+  return { width: bytes[0], height: bytes[1], id: bytes[2], close() { closed.push(bytes[2]); } };
 };
 
 // The page's IntersectionObserver: the harness says when an element enters or leaves the screen.
@@ -146,6 +149,39 @@ if (request.scenario) {
   await settle();
   events.afterCleanup = [...canvas.drawn];
   out.events = events;
+}
+
+if (request.ahead) {
+  // Two sliders of three values; every image held. What is decoded before and on a move.
+  const canvas = canvasModel(8, 6);
+  const view = { el: { isConnected: true }, update_canvas() {} };
+  canvas.views.push(view);
+  const models = { canvas, a: new Model({ value: 0.0 }), b: new Model({ value: 0.0 }) };
+  const control = (id) => ({ id, kind: "float", min: 0.0, step: 1.0, count: 3 });
+  const page = new Model({ canvas_id: "canvas", controls: [control("a"), control("b")] });
+  page.widget_manager = { get_model: async (id) => models[id] };
+  await setup(page);
+  const sorted = (ids) => [...ids].sort((x, y) => x - y);
+  const png = (w, h, id) => new Uint8Array([w, h, id]).buffer;
+  const ahead = {};
+  for (let i = 0; i < 3; i++) {
+    for (let j = 0; j < 3; j++) page.custom({ type: "image", key: `${i},${j}` }, [png(8, 6, 10 * i + j)]);
+  }
+  await settle();
+  ahead.onArrival = sorted(decodes);
+  decodes.length = 0;
+  models.a.set("value", 1.0); // to "1,0": decoded already; its own neighbours are decoded next
+  await settle();
+  ahead.move = { drawn: [...canvas.drawn], decodes: sorted(decodes), closed: sorted(closed) };
+  decodes.length = 0;
+  closed.length = 0;
+  intersect(view.el, false); // off screen: nothing kept decoded but what may be on its way
+  await settle();
+  ahead.offScreen = { closed: sorted(closed), decodes: [...decodes] };
+  intersect(view.el, true);
+  await settle();
+  ahead.backOnScreen = sorted(decodes);
+  out.ahead = ahead;
 }
 
 console.log(JSON.stringify(out));

@@ -89,3 +89,16 @@ def test_the_page_says_when_the_figure_leaves_the_screen_and_comes_back(events):
 def test_an_image_that_arrives_after_its_sliders_moved_there_is_drawn(events):
     # The kernel counts an image as held once sent, so it leaves that move to the page.
     assert events["lateArrival"] == [4]
+
+
+def test_the_images_one_step_away_are_decoded_ahead_and_only_while_on_screen():
+    ahead = run({"ahead": True})["ahead"]
+    # Image ids are 10 * (first slider's index) + the second's; the sliders start at "0,0".
+    assert ahead["onArrival"] == [0, 1, 10]  # the current values and their two neighbours
+    # "0,0" was drawn on arrival (the sliders were there); the move to "1,0" draws the bitmap
+    # decoded ahead, then decodes what is one step from there and closes "0,1", two steps away.
+    assert ahead["move"] == {"drawn": [0, 10], "decodes": [11, 20], "closed": [1]}
+    # Off screen the neighbours' bitmaps are closed and none decoded; the one shown is left to
+    # the garbage collector (it may be on its way to the canvas).
+    assert ahead["offScreen"] == {"closed": [0, 11, 20], "decodes": []}
+    assert ahead["backOnScreen"] == [0, 10, 11, 20]

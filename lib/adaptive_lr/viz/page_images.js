@@ -9,6 +9,11 @@
 // the kernel has sent one since, it asks again for the held image of the values it settles on
 // ("show"), so the figure always ends on the sliders' values. A held image that does not fit
 // the canvas (another size or device pixel ratio) is reported back ("missing").
+//
+// The held images of the values one step from the sliders' (each slider one grid step either
+// way) are decoded ahead while the figure is on screen, so that a one-step move only draws a
+// bitmap: decoding on the move put the browser's image-decoding thread, which competes for the
+// cores with the kernel's image processes, between the key press and the figure.
 
 export function indexOf(spec, model) {
   // The control's grid index, as viz.widgets.Control.index computes it; null off the grid.
@@ -37,37 +42,72 @@ export async function setup(model) {
   const specs = model.get("controls");
   const controls = await Promise.all(specs.map((spec) => manager.get_model(spec.id)));
   const held = new Map(); // key -> Blob (PNG)
+  const decoded = new Map(); // key -> Promise of its ImageBitmap: the current values and their neighbours
   let ticket = 0; // the latest request to show something; older ones give way
+  let visible = true; // whether a view is on screen; what the kernel assumes until told
 
   function currentKey() {
     const indices = specs.map((spec, i) => indexOf(spec, controls[i]));
     return indices.includes(null) ? null : indices.join(",");
   }
 
+  function neighbours(key) {
+    const indices = key.split(",").map(Number);
+    const keys = [];
+    specs.forEach((spec, i) => {
+      for (const j of [indices[i] - 1, indices[i] + 1]) {
+        if (j >= 0 && j < spec.count) keys.push(indices.map((k, n) => (n === i ? j : k)).join(","));
+      }
+    });
+    return keys;
+  }
+
+  function bitmapOf(key) {
+    let bitmap = decoded.get(key);
+    if (bitmap === undefined) {
+      bitmap = createImageBitmap(held.get(key)).catch(() => null);
+      decoded.set(key, bitmap);
+    }
+    return bitmap;
+  }
+
+  function forget(key) {
+    const bitmap = decoded.get(key);
+    decoded.delete(key);
+    // The current values' bitmap may be on its way to the canvas: the garbage collector frees it.
+    if (bitmap !== undefined && key !== currentKey()) bitmap.then((b) => b && b.close());
+  }
+
+  function decodeAround() {
+    // Keep decoded what a one-step move can reach, and nothing else.
+    const key = currentKey();
+    const wanted = new Set(visible && key !== null ? [key, ...neighbours(key)] : []);
+    [...decoded.keys()].filter((k) => !wanted.has(k)).forEach(forget);
+    wanted.forEach((k) => held.has(k) && bitmapOf(k));
+  }
+
   async function show(key, askedByKernel) {
     const mine = ++ticket;
-    const blob = held.get(key);
-    if (blob === undefined) {
+    if (!held.has(key)) {
       if (askedByKernel) model.send({ type: "missing", key });
       return;
     }
-    const bitmap = await createImageBitmap(blob);
+    const bitmap = await bitmapOf(key);
     await frameLanded(canvas);
     const offscreen = canvas.offscreen_canvas;
-    if (mine !== ticket) {
-      bitmap.close();
-      return;
+    if (mine !== ticket || bitmap === null || bitmap.width === 0) {
+      return; // a later move is showing (a bitmap already closed has width 0)
     }
     if (bitmap.width !== offscreen.width || bitmap.height !== offscreen.height) {
-      bitmap.close();
       held.delete(key);
+      forget(key);
       model.send({ type: "missing", key });
       return;
     }
     canvas.offscreen_context.clearRect(0, 0, offscreen.width, offscreen.height);
     canvas.offscreen_context.drawImage(bitmap, 0, 0);
-    bitmap.close();
     canvas._for_each_view((view) => view.update_canvas());
+    decodeAround();
   }
 
   function onControl() {
@@ -76,26 +116,31 @@ export async function setup(model) {
       show(key, false);
     } else {
       ticket++; // a held image still decoding is no longer what the sliders say
+      decodeAround();
     }
   }
 
   function handle(msg, buffers) {
     if (msg.type === "image") {
       held.set(msg.key, new Blob([buffers[0]], { type: "image/png" }));
+      forget(msg.key); // a bitmap of the key's earlier image is stale
       // The sliders may already be there: the image was on its way when they moved, and the
       // kernel, which counts it as held from the moment it sent it, leaves the move to the page.
       if (msg.key === currentKey()) show(msg.key, false);
+      else decodeAround();
     } else if (msg.type === "show") {
       show(msg.key, true);
     } else if (msg.type === "drop") {
-      msg.keys.forEach((key) => held.delete(key));
+      msg.keys.forEach((key) => {
+        held.delete(key);
+        forget(key);
+      });
     }
   }
 
   // Whether any view of the canvas is on screen: the kernel pauses the rendering of a figure
   // no one can see, so that the cores go to the one being read.
   const onScreen = new Map(); // view element -> intersecting
-  let visible = true; // what the kernel assumes until told
   const observer = typeof IntersectionObserver === "undefined" ? null : new IntersectionObserver(
     (entries) => {
       entries.forEach((entry) => onScreen.set(entry.target, entry.isIntersecting));
@@ -103,6 +148,7 @@ export async function setup(model) {
       if (now !== visible) {
         visible = now;
         model.send({ type: "visible", value: now });
+        decodeAround(); // off screen: nothing decoded ahead
       }
     });
   function watchViews() { // views come and go (a re-rendered output): watch the new ones
@@ -129,6 +175,7 @@ export async function setup(model) {
     model.off("msg:custom", onMessage);
     if (observer !== null) observer.disconnect();
     held.clear();
+    [...decoded.keys()].forEach(forget);
   };
 }
 
