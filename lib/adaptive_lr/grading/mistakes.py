@@ -539,8 +539,9 @@ def shampoo_update(W, G, L, R, lr):  # noqa: F811
 MISTAKES += [
     built(10, "no-normalization",
           "Newton-Schulz without normalization: divide by max(||G||_F, eps) first, so that every "
-          "singular value is <= 1, inside the region where the iteration converges; otherwise it "
-          "blows up",
+          "singular value is <= 1, where the iteration stays bounded (p maps [0, 1.26] into itself); "
+          "otherwise a singular value above about 1.26, p's repelling fixed point, blows up, and a "
+          "matrix of small norm is not lifted towards 1",
           newton_schulz_source(normalize=None)),
     built(10, "ignores-nesterov",
           "the Nesterov look-ahead is missing: with nesterov=True (the default) Muon "
