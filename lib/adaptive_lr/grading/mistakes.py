@@ -249,7 +249,10 @@ def adam_update(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8)
 @_mistake(4, "max-over-corrected-v",
           "the maximum is taken over the bias-corrected v_hat: AMSGrad keeps vmax = maximum(vmax, v) "
           "on the uncorrected v and corrects afterwards, sqrt(vmax/(1 - beta2**t)); a corrected value "
-          "kept in vmax is never un-corrected, so early steps stay too small")
+          "kept in vmax is never un-corrected: once the maximum comes from an earlier step s, the "
+          "denominator keeps v_s/(1 - beta2**s) where AMSGrad's is v_s/(1 - beta2**t), and the steps "
+          "are too small by at least sqrt((1 - beta2**t)/(1 - beta2**s)) (31.6 for s = 1 and large t "
+          "at beta2 = 0.999)")
 def amsgrad_update(theta, grad, m, v, vmax, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
     m = beta1 * m + (1 - beta1) * grad
     v = beta2 * v + (1 - beta2) * grad**2
@@ -536,8 +539,9 @@ def shampoo_update(W, G, L, R, lr):  # noqa: F811
 MISTAKES += [
     built(10, "no-normalization",
           "Newton-Schulz without normalization: divide by max(||G||_F, eps) first, so that every "
-          "singular value is <= 1, inside the region where the iteration converges; otherwise it "
-          "blows up",
+          "singular value is <= 1, where the iteration stays bounded (p maps [0, 1.26] into itself); "
+          "otherwise a singular value above about 1.26, p's repelling fixed point, blows up, and a "
+          "matrix of small norm is not lifted towards 1",
           newton_schulz_source(normalize=None)),
     built(10, "ignores-nesterov",
           "the Nesterov look-ahead is missing: with nesterov=True (the default) Muon "
