@@ -84,6 +84,31 @@ def test_muon_and_adafactor_take_matrices_and_hand_the_rest_to_adamw(corpus):
         Method("x", "x", Part("muon", {"lr": 0.1})).part_for("h0.ln1.w", params["h0.ln1.w"])
 
 
+def test_muon_sees_each_hidden_matrix_in_torchs_out_in_layout(corpus):
+    # The model stores (in, out) for x @ W; Muon's factor sqrt(max(1, n/m)) is defined on
+    # nn.Linear's (out, in), so the MLP's up-projection (out = 4 in) is the one scaled by 2.
+    shapes = {}
+
+    def recording(W, G, buf, **kwargs):
+        shapes.setdefault(W.shape, []).append(G.shape == W.shape == buf.shape)
+        return optim.muon_update(W, G, buf, **kwargs)
+
+    run = TINY._replace(steps=2)
+    params = M.init_params(run.model_config(corpus.vocab_size))
+    d = run.d_model
+    assert params["h0.mlp.fc"].shape == (d, 4 * d)  # (in, out)
+    train(METHODS["muon"], corpus, run, update_functions={"muon": recording})
+    assert sorted(shapes) == sorted([(3 * d, d), (d, d), (4 * d, d), (d, 4 * d)])
+    assert all(all(same) for same in shapes.values())
+    assert not METHODS["muon"].sees_transpose("tok_emb", params["tok_emb"])  # AdamW's, as stored
+    assert not METHODS["adamw"].sees_transpose("h0.mlp.fc", params["h0.mlp.fc"])
+    # Transposing is the layout only: a step on W^T, transposed back, is the step torch takes.
+    W, G = params["h0.mlp.fc"], torch.randn(d, 4 * d, dtype=torch.float32)
+    step_t = optim.muon_update(W.T, G.T, torch.zeros(4 * d, d), lr=0.02)[0].T - W
+    step = optim.muon_update(W, G, torch.zeros(d, 4 * d), lr=0.02)[0] - W
+    assert float(torch.linalg.vector_norm(step_t) / torch.linalg.vector_norm(step)) == pytest.approx(2.0, rel=1e-5)
+
+
 def test_state_memory_is_measured_on_the_state(corpus):
     params = M.init_params(RunConfig().model_config(corpus.vocab_size))
     n = M.n_params(params)

@@ -31,6 +31,15 @@ class Method(NamedTuple):
     fallback: Part | None = None
     hidden_matrices_only: bool = False
     """Main rule on the blocks' weight matrices only (Muon); the rest gets the fallback."""
+    out_in: bool = False
+    """Main rule sees each matrix as (out, in), torch's ``nn.Linear`` layout, where the lab's model
+    stores (in, out) and computes ``x @ W``: Muon's shape factor sqrt(max(1, n/m)) is defined on
+    that layout (``torch.optim.Muon``, Jordan's reference), so the MLP's up-projection and the
+    attention's qkv get it, not the down-projection."""
+
+    def sees_transpose(self, name: str, tensor) -> bool:
+        """Whether tensor ``name`` is handed to its rule transposed (see :attr:`out_in`)."""
+        return self.out_in and tensor.ndim == 2 and self.part_for(name, tensor) == self.main
 
     def part_for(self, name: str, tensor) -> Part:
         """The rule and hyperparameters that update tensor ``name``."""
@@ -82,6 +91,7 @@ METHODS = {
             Part("muon", {"lr": 0.02, "momentum": 0.95, "nesterov": True, "weight_decay": 0.0}),
             fallback=_ADAMW,
             hidden_matrices_only=True,
+            out_in=True,
         ),
         Method(
             "sgd",

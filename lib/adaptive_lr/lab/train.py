@@ -133,7 +133,9 @@ def train(
         spec = SPECS[part.rule]
         init, _ = spec.bind(**part.hp)
         hp = {**spec.bound, **{k: v for k, v in part.hp.items() if k in spec.parameters}}
-        calls[n] = (spec, overrides.get(part.rule, spec.update), hp, init(params[n]))
+        flip = method.sees_transpose(n, params[n])
+        calls[n] = (spec, overrides.get(part.rule, spec.update), hp,
+                    init(params[n].T if flip else params[n]), flip)
     state = {n: calls[n][3] for n in names}
     memory = sum(_state_bytes(s) for s in state.values())
 
@@ -155,11 +157,16 @@ def train(
         rows = {q: [] for q in DASHBOARD}
         with torch.no_grad():
             for n, g in zip(names, grads):
-                spec, fn, hp, _ = calls[n]
+                spec, fn, hp, _, flip = calls[n]
                 theta = params[n].detach()
                 lr_t = hp["lr"] * scale
-                out = fn(theta, g, **spec.arguments(state[n], t), **{**hp, "lr": lr_t})
-                new, state[n] = spec.new_state(out)
+                if flip:  # the rule's layout (out, in); its state stays in it
+                    out = fn(theta.T, g.T, **spec.arguments(state[n], t), **{**hp, "lr": lr_t})
+                    new, state[n] = spec.new_state(out)
+                    new = new.T
+                else:
+                    out = fn(theta, g, **spec.arguments(state[n], t), **{**hp, "lr": lr_t})
+                    new, state[n] = spec.new_state(out)
                 if logging:
                     for q, v in zip(DASHBOARD, _tensor_stats(theta, new, g, lr_t)):
                         rows[q].append(v)
