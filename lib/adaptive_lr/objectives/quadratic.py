@@ -104,7 +104,7 @@ class Quadratic(Objective):
 
     @property
     def condition_number(self) -> float:
-        r""":math:`\kappa = \lambda_{\max}(A) / \lambda_{\min}(A)` (``inf`` for a singular ``A``)."""
+        r""":math:`\kappa = h_{\max} / h_{\min}` (``inf`` for a singular ``A``)."""
         return (
             float(self.eigenvalues[-1] / self.eigenvalues[0])
             if self.eigenvalues[0] > 0
@@ -122,7 +122,7 @@ class Quadratic(Objective):
         noise_std=0.0,
         seed=0,
     ) -> Quadratic:
-        r"""A 2-D quadratic for contour plots: :math:`A = R(\alpha)\, \mathrm{diag}(\lambda_{\max}/\kappa,\ \lambda_{\max})\, R(\alpha)^\top`.
+        r"""A 2-D quadratic for contour plots: :math:`A = R(\alpha)\, \mathrm{diag}(h_{\max}/\kappa,\ h_{\max})\, R(\alpha)^\top`.
 
         At ``angle=0`` the valley is axis-aligned: shallow along :math:`\theta_1`,
         steep along :math:`\theta_2`, the case where a per-coordinate step size
@@ -160,8 +160,8 @@ class Quadratic(Objective):
     ) -> Quadratic:
         r"""An ``dim``-dimensional quadratic :math:`A = Q \Lambda Q^\top` with a chosen condition number.
 
-        The eigenvalues are log-spaced from :math:`\lambda_{\max}/\kappa` to
-        :math:`\lambda_{\max}`; ``Q`` is a random rotation drawn from ``seed``
+        The eigenvalues are log-spaced from :math:`h_{\max}/\kappa` to
+        :math:`h_{\max}`; ``Q`` is a random rotation drawn from ``seed``
         (:func:`random_rotation`), or the identity when ``rotate=False``
         (axis-aligned curvature, where a diagonal preconditioner is exact).
         ``seed`` also seeds the gradient noise.
