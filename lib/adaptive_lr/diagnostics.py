@@ -78,8 +78,8 @@ def effective_lr(theta_prev, theta_next, grad):
 
     NaN where :math:`g_{t,i} = 0` (no rate is defined there). Same structure
     as the inputs (an array, or a list of arrays). For any rule of the form
-    :math:`\theta_t = \theta_{t-1} - \eta_{t} \odot g_t` this recovers
-    :math:`\eta_t` exactly: :math:`\eta` for SGD,
+    :math:`\theta_{t,i} = \theta_{t-1,i} - \eta_{t,i}\, g_{t,i}` this recovers
+    :math:`\eta_{t,i}` exactly: :math:`\eta` for SGD,
     :math:`\eta/(\sqrt{G_t}+\epsilon)` for AdaGrad (compare
     :func:`adaptive_lr.optim.adagrad_effective_lr`), and
     :math:`\eta/(\sqrt{\hat v_t}+\epsilon)` for Adam with :math:`\beta_1 = 0`.
