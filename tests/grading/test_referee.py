@@ -148,6 +148,7 @@ def test_every_mistake_is_caught_and_named(solution_namespace, mistake, seed):
     message = str(err.value)
     if mistake.mutates:
         assert "in place" in message, message
+        assert "mistake" not in message, message  # its numbers are right: no value mistake explains them
     else:
         assert mistake.description in message, message
         assert "expected" in message and "got" in message

@@ -249,8 +249,8 @@ def adam_update(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8)
 @_mistake(4, "max-over-corrected-v",
           "the maximum is taken over the bias-corrected v_hat: AMSGrad keeps vmax = maximum(vmax, v) "
           "on the uncorrected v and corrects afterwards, sqrt(vmax/(1 - beta2**t)); a corrected value "
-          "kept in vmax is never un-corrected: once the maximum comes from an earlier step s, the "
-          "denominator keeps v_s/(1 - beta2**s) where AMSGrad's is v_s/(1 - beta2**t), and the steps "
+          "kept in vmax is never un-corrected: once AMSGrad's maximum of v comes from an earlier step s, "
+          "the denominator keeps at least v_s/(1 - beta2**s) where AMSGrad's is v_s/(1 - beta2**t), and the steps "
           "are too small by at least sqrt((1 - beta2**t)/(1 - beta2**s)) (31.6 for s = 1 and large t "
           "at beta2 = 0.999)")
 def amsgrad_update(theta, grad, m, v, vmax, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
@@ -489,7 +489,10 @@ def lamb_update(w, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-6, wei
 
 @_mistake(8, "no-bias-correction",
           "bias correction missing in LAMB: r = m_hat/(sqrt(v_hat) + eps) with m_hat = m/(1 - beta1**t), "
-          "v_hat = v/(1 - beta2**t); the trust ratio hides the missing factor only when weight_decay = 0")
+          "v_hat = v/(1 - beta2**t); the uncorrected r is (1 - beta1**t)/sqrt(1 - beta2**t) times the "
+          "corrected one (4.95 at t=3 with the default betas), with eps acting as eps/sqrt(1 - beta2**t). "
+          "The trust ratio cancels that factor only when weight_decay = 0 and the weights are non-zero "
+          "(the fallback ratio 1 of a zero layer keeps it), and then only while eps is negligible")
 def lamb_update(w, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-6, weight_decay=0.0):  # noqa: F811
     m = beta1 * m + (1 - beta1) * grad
     v = beta2 * v + (1 - beta2) * grad**2
