@@ -250,9 +250,9 @@ def adam_update(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8)
           "the maximum is taken over the bias-corrected v_hat: AMSGrad keeps vmax = maximum(vmax, v) "
           "on the uncorrected v and corrects afterwards, sqrt(vmax/(1 - beta2**t)); a corrected value "
           "kept in vmax is never un-corrected: once AMSGrad's maximum of v comes from an earlier step s, "
-          "the denominator keeps at least v_s/(1 - beta2**s) where AMSGrad's is v_s/(1 - beta2**t), and the steps "
-          "are too small by at least sqrt((1 - beta2**t)/(1 - beta2**s)) (31.6 for s = 1 and large t "
-          "at beta2 = 0.999)")
+          "the denominator keeps at least v_s/(1 - beta2**s) where AMSGrad's is v_s/(1 - beta2**t), and while "
+          "eps is negligible the steps are too small by at least sqrt((1 - beta2**t)/(1 - beta2**s)) (31.6 "
+          "for s = 1 and large t at beta2 = 0.999); a large eps narrows the gap")
 def amsgrad_update(theta, grad, m, v, vmax, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
     m = beta1 * m + (1 - beta1) * grad
     v = beta2 * v + (1 - beta2) * grad**2
