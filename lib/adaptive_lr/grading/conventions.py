@@ -37,7 +37,9 @@ def _convention(exercise: int, slug: str, description: str, origin: str):
 @_convention(1, "no-eps",
              "no epsilon: the step divides by sqrt(accum) alone, so a coordinate whose gradient has "
              "always been 0 gets 0/0; the exercise divides by sqrt(accum_new) + eps",
-             "Duchi et al.'s AdaGrad as written, TensorFlow 1's tf.train.AdagradOptimizer")
+             "the shorthand x - eta*diag(G_t)**(-1/2)*g_t of Duchi et al.'s introduction (their diagonal "
+             "algorithm, H_t = delta*I + diag(sqrt(G_t)), adds delta outside the root, as the exercise does); "
+             "TensorFlow 1's tf.train.AdagradOptimizer")
 def adagrad_update(theta, grad, accum, lr=1e-2, eps=1e-10):
     accum = accum + grad**2
     return theta - lr * grad / np.sqrt(accum), accum

@@ -250,9 +250,9 @@ def adam_update(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8)
           "the maximum is taken over the bias-corrected v_hat: AMSGrad keeps vmax = maximum(vmax, v) "
           "on the uncorrected v and corrects afterwards, sqrt(vmax/(1 - beta2**t)); a corrected value "
           "kept in vmax is never un-corrected: once AMSGrad's maximum of v comes from an earlier step s, "
-          "the denominator keeps at least v_s/(1 - beta2**s) where AMSGrad's is v_s/(1 - beta2**t), and the steps "
-          "are too small by at least sqrt((1 - beta2**t)/(1 - beta2**s)) (31.6 for s = 1 and large t "
-          "at beta2 = 0.999)")
+          "the denominator keeps at least v_s/(1 - beta2**s) where AMSGrad's is v_s/(1 - beta2**t), and while "
+          "eps is negligible the steps are too small by at least sqrt((1 - beta2**t)/(1 - beta2**s)) (31.6 "
+          "for s = 1 and large t at beta2 = 0.999); a large eps narrows the gap")
 def amsgrad_update(theta, grad, m, v, vmax, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
     m = beta1 * m + (1 - beta1) * grad
     v = beta2 * v + (1 - beta2) * grad**2
@@ -425,7 +425,8 @@ def lars_update(w, grad, velocity, lr, momentum=0.9, weight_decay=0.0, trust_coe
 
 @_mistake(7, "no-zero-fallback",
           "no fallback for a zero norm: when ||w|| = 0 or ||u|| = 0 the ratio is 1, otherwise a "
-          "zero-initialized layer never moves (ratio 0) or the step is 0/0")
+          "zero-initialized layer never moves (ratio 0) and a zero update gives ratio ||w||/0 = inf "
+          "times u = 0, a NaN step")
 def lars_update(w, grad, velocity, lr, momentum=0.9, weight_decay=0.0, trust_coefficient=1e-3):  # noqa: F811
     u = grad + weight_decay * w
     ratio = trust_coefficient * np.linalg.norm(w) / np.linalg.norm(u)
@@ -470,7 +471,8 @@ def trust_ratio(w, u):
 
 @_mistake(8, "no-zero-fallback",
           "no fallback for a zero norm: the trust ratio is 1.0 when ||w|| = 0 or ||u|| = 0 "
-          "(a zero-initialized layer must still move; 0/0 must not appear)")
+          "(a zero-initialized layer must still move, not get ratio 0; a zero update must not give "
+          "||w||/0 = inf, nor both zero 0/0)")
 def trust_ratio(w, u):  # noqa: F811
     return float(np.linalg.norm(w) / np.linalg.norm(u))
 
