@@ -45,7 +45,7 @@ _TAG_TEXT = {
     "large-eps": "large eps with tiny gradients (where eps goes matters)",
     "large-decay": "large lr*weight_decay",
     "tall": "tall matrix (more rows than columns)",
-    "clipping": "state much smaller than the new gradient (update clipping is active)",
+    "clipping": "update clipping is active",
     "small-state": "state much smaller than the new gradient",
     "new-max": "the new v exceeds vmax in some coordinates",
     "zero-row": "a zero row in G",
@@ -305,7 +305,7 @@ def _adafactor_update(b: _Builder):
           {"lr": 0.1, "d": 0.5}, tags=("first-step", "clipping"))
     for t in (20, 300):
         b.add({"X": b.normal((3, 5)), "G": b.normal((3, 5), 10.0), "R": np.full(3, 1e-2), "C": np.full(5, 1e-2),
-               "t": t}, {"lr": 0.5}, tags=("clipping",))
+               "t": t}, {"lr": 0.5}, tags=("small-state", "clipping"))
     b.add({"X": np.zeros((2, 4)), "G": b.normal((2, 4)), "R": np.zeros(2), "C": np.zeros(4), "t": 1},
           tags=("zero-weights", "first-step"))
     G = b.normal((4, 3))
