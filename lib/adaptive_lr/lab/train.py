@@ -108,6 +108,15 @@ def _tensor_stats(theta, new, grad, lr_t):
     )
 
 
+def _as_stored(a):
+    return a
+
+
+def _transposed(a):
+    """A matrix in torch.nn.Linear's (out, in) layout, for a rule defined on it (Method.out_in)."""
+    return a.T
+
+
 def train(
     method: Method,
     corpus: Corpus | None = None,
@@ -133,9 +142,8 @@ def train(
         spec = SPECS[part.rule]
         init, _ = spec.bind(**part.hp)
         hp = {**spec.bound, **{k: v for k, v in part.hp.items() if k in spec.parameters}}
-        flip = method.sees_transpose(n, params[n])
-        calls[n] = (spec, overrides.get(part.rule, spec.update), hp,
-                    init(params[n].T if flip else params[n]), flip)
+        layout = _transposed if method.sees_transpose(n, params[n]) else _as_stored
+        calls[n] = (spec, overrides.get(part.rule, spec.update), hp, init(layout(params[n])), layout)
     state = {n: calls[n][3] for n in names}
     memory = sum(_state_bytes(s) for s in state.values())
 
@@ -157,16 +165,13 @@ def train(
         rows = {q: [] for q in DASHBOARD}
         with torch.no_grad():
             for n, g in zip(names, grads):
-                spec, fn, hp, _, flip = calls[n]
+                spec, fn, hp, _, layout = calls[n]
                 theta = params[n].detach()
                 lr_t = hp["lr"] * scale
-                if flip:  # the rule's layout (out, in); its state stays in it
-                    out = fn(theta.T, g.T, **spec.arguments(state[n], t), **{**hp, "lr": lr_t})
-                    new, state[n] = spec.new_state(out)
-                    new = new.T
-                else:
-                    out = fn(theta, g, **spec.arguments(state[n], t), **{**hp, "lr": lr_t})
-                    new, state[n] = spec.new_state(out)
+                # The rule sees the tensor in its own layout, and its state stays in it.
+                out = fn(layout(theta), layout(g), **spec.arguments(state[n], t), **{**hp, "lr": lr_t})
+                new, state[n] = spec.new_state(out)
+                new = layout(new)
                 if logging:
                     for q, v in zip(DASHBOARD, _tensor_stats(theta, new, g, lr_t)):
                         rows[q].append(v)
