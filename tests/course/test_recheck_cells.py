@@ -87,7 +87,7 @@ def test_a_pass_that_fails_without_the_plots_is_rechecked_with_every_cell(monkey
     nb = _nb(SETUP, ANSWER, PLOT, TEST, NUMBER)
     runs = []
 
-    def fake(nb, kernel, timeout, checks, needed):
+    def fake(nb, kernel, timeout, checks, needed, short):
         runs.append(sorted(needed))
         passed = len(runs) > 1  # fails with the plot left out, passes with every cell
         return {gid: Verdict(passed, "") for gid in checks}
@@ -98,3 +98,34 @@ def test_a_pass_that_fails_without_the_plots_is_rechecked_with_every_cell(monkey
     runs.clear()
     verify.recheck(nb, "k", 1.0, CHECKS, passed=())  # failed in the notebook too: one run
     assert runs == [[0, 1, 4]]
+
+
+def test_a_cell_that_ran_past_the_limit_is_cut_short_unless_a_pass_then_fails(monkeypatch):
+    """A runaway cell costs the limit once, in the notebook; a pass it would cost is re-run in full."""
+    nb = _nb(SETUP, ANSWER, TEST, NUMBER)
+    runs = []
+
+    def fake(nb, kernel, timeout, checks, needed, short):
+        runs.append(short)
+        return {gid: Verdict(len(runs) > 1, "") for gid in checks}  # fails cut short only
+
+    monkeypatch.setattr(verify, "_recheck_cells", fake)
+    verify.recheck(nb, "k", 15.0, CHECKS, passed=(), slow={1})
+    assert runs == [{1: verify.SLOW_CELL_SECONDS}]  # nothing passed: one short run
+    runs.clear()
+    verdicts = verify.recheck(nb, "k", 15.0, CHECKS, passed=("01d_hidden",), slow={1})
+    assert runs == [{1: verify.SLOW_CELL_SECONDS}, {}] and all(v.passed for v in verdicts.values())
+    runs.clear()
+    verify.recheck(nb, "k", 0.5, CHECKS, passed=(), slow={1})
+    assert runs == [{1: 0.5}]  # never longer than the limit itself
+
+
+def test_a_cut_short_cell_is_interrupted_at_its_own_limit(monkeypatch):
+    seen = []
+    monkeypatch.setattr(verify._Kernel, "run", lambda self, code, timeout=None: seen.append((code, timeout)) or "")
+    monkeypatch.setattr(verify._Kernel, "__init__", lambda self, name, timeout: None)
+    monkeypatch.setattr(verify._Kernel, "close", lambda self: None)
+    monkeypatch.setattr(verify, "_check", lambda kernel, check: Verdict(True, ""))
+    nb = _nb(SETUP, ANSWER, TEST, NUMBER)
+    verify._recheck_cells(nb, "k", 15.0, CHECKS, {0, 1, 3}, {1: 1.0})
+    assert [t for code, t in seen[1:]] == [None, 1.0, None]  # the runner, setup, answer, number

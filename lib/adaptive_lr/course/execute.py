@@ -247,6 +247,7 @@ class SandboxedExecute(Execute):
         self._figure_chars = {}
         self._truncated = set()
         self._timed_out = []
+        self._slow_cells = set()  # indices of the cells that ran past the cell limit
         record = {"status": "ok", "reason": "", "cell": ""}
         watchdog = threading.Timer(self.notebook_timeout, self._kill_runaway_kernel)
         watchdog.daemon = True
@@ -270,6 +271,7 @@ class SandboxedExecute(Execute):
                     "reason": f"the notebook ran past {self.notebook_timeout} s (in {where}); its kernel was stopped",
                 }
             elif isinstance(err, CellTimeoutError):
+                self._slow_cells.add(last)
                 record = {
                     "status": "timeout",
                     "cell": where,
@@ -339,7 +341,7 @@ class SandboxedExecute(Execute):
         # catalogued mistakes per test come from these grader-side verdicts.
         try:
             verdicts = recheck(nb, self._recheck_kernel, float(self.timeout or 60), checks,
-                               passed=passed)
+                               passed=passed, slow=self._slow_cells)
         finally:
             if self.sandbox and is_root():
                 reap(self._user)
@@ -388,6 +390,7 @@ class SandboxedExecute(Execute):
         if reply.get("content", {}).get("ename") == self.error_on_timeout.get("ename"):
             cell = kwargs["cell"]
             self._timed_out.append(_grade_id(cell) or f"cell {kwargs.get('cell_index', 0) + 1}")
+            self._slow_cells.add(kwargs.get("cell_index", 0))
         return super().on_cell_executed(**kwargs)
 
     def preprocess_cell(self, cell, resources, index):

@@ -239,13 +239,14 @@ class _Kernel:
         self.kc.wait_for_ready(timeout=120)
         self.timeout = timeout
 
-    def run(self, code: str) -> str:
+    def run(self, code: str, timeout: float | None = None) -> str:
         """Execute ``code`` and return its stdout, as the notebook would: a cell past the
-        time limit is interrupted and counts as finished once the kernel is idle again.
+        time limit (``timeout``, else the kernel's) is interrupted and counts as finished
+        once the kernel is idle again.
         Raises :class:`Stuck` when the kernel dies or ignores the interrupt."""
         msg_id = self.kc.execute(code, store_history=False)
         out = []
-        deadline = time.monotonic() + self.timeout
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         interrupted = False
         while True:
             left = deadline - time.monotonic()
@@ -387,31 +388,46 @@ def needed_cells(nb, checks: dict) -> set[int]:
     return keep
 
 
-def recheck(nb, kernel_name: str, timeout: float, checks: dict, passed=()) -> dict:
+# Seconds a cell that ran past the cell limit in the notebook gets in the first re-check run:
+# it was interrupted there, and waiting the whole limit again would double what a runaway
+# loop costs the batch (15 s of make demo's 15 s limit, the most expensive submission).
+SLOW_CELL_SECONDS = 1.0
+
+
+def recheck(nb, kernel_name: str, timeout: float, checks: dict, passed=(), slow=()) -> dict:
     """grade_id -> :class:`~adaptive_lr.grading.verdict.Verdict` for every hidden test of ``nb``.
 
     ``checks`` is :func:`hidden_checks` of the source notebook. The
     notebook's cells run in order in a fresh kernel, except its test cells
     and the cells the answers do not need (:func:`needed_cells`): where a
     test cell with hidden checks stands (found by grade id), its cases are
-    run and judged here instead. Should a test in ``passed`` (the grade ids
-    that passed in the notebook) fail with cells left out, the re-check is
-    run again with every cell, and that run's verdicts count: leaving out a
-    plot never turns a pass into a failure. A check that cannot be completed
-    (the kernel dies, a cell will not stop, nothing comes back) is a failed
-    verdict with the reason; in the notebook those tests did not run either.
+    run and judged here instead. The cells in ``slow`` (indices of the cells
+    that ran past the time limit in the notebook, and were interrupted there)
+    are interrupted after :data:`SLOW_CELL_SECONDS`. Should a test in
+    ``passed`` (the grade ids that passed in the notebook) fail with cells
+    left out or cut short, the re-check is run again with every cell and the
+    whole time limit, and that run's verdicts count: leaving out a plot or
+    cutting a runaway cell short never turns a pass into a failure. A check
+    that cannot be completed (the kernel dies, a cell will not stop, nothing
+    comes back) is a failed verdict with the reason; in the notebook those
+    tests did not run either.
     """
     if not checks:
         return {}
     needed = needed_cells(nb, checks)
-    verdicts = _recheck_cells(nb, kernel_name, timeout, checks, needed)
+    short = {i: min(timeout, SLOW_CELL_SECONDS) for i in slow}
+    verdicts = _recheck_cells(nb, kernel_name, timeout, checks, needed, short)
     everything = {i for i, c in enumerate(nb.cells) if c.cell_type == "code"}
-    if any(not verdicts[g].passed for g in passed if g in verdicts) and not everything <= needed:
-        verdicts = _recheck_cells(nb, kernel_name, timeout, checks, everything)
+    if any(not verdicts[g].passed for g in passed if g in verdicts) and (
+        not everything <= needed or short
+    ):
+        verdicts = _recheck_cells(nb, kernel_name, timeout, checks, everything, {})
     return verdicts
 
 
-def _recheck_cells(nb, kernel_name: str, timeout: float, checks: dict, needed: set) -> dict:
+def _recheck_cells(nb, kernel_name: str, timeout: float, checks: dict, needed: set,
+                   short: dict) -> dict:
+    """One re-check run: the ``needed`` cells, each within ``timeout`` or its ``short`` limit."""
     verdicts = {}
     try:
         # Before any of the student's code runs, a failure is the grader's, not the
@@ -438,7 +454,7 @@ def _recheck_cells(nb, kernel_name: str, timeout: float, checks: dict, needed: s
                         found.append(Verdict(False, f"re-check failed ({err})"))
                 verdicts[grade_id] = _combine(found)
             elif not is_test and index in needed:
-                kernel.run(cell.source)
+                kernel.run(cell.source, short.get(index))
     except Exception as err:  # noqa: BLE001  (Stuck, or the kernel would not start)
         for grade_id in checks:
             verdicts.setdefault(
