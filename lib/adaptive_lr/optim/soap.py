@@ -85,11 +85,12 @@ def soap_update(
     rotation diagonalizes :math:`G_1`, so the first step is
     :math:`-\eta\, U V^\top` (up to :math:`\epsilon`, for any rank): the step
     that Muon approximates. A repeated non-zero singular value leaves ``eigh`` free to
-    pick unrelated bases of the two eigenspaces, and then the step is not
-    :math:`-\eta\, U V^\top`: for an orthogonal :math:`G_1`, :math:`L_1` and
+    pick unrelated bases of the two eigenspaces, and then the step is in general
+    not :math:`-\eta\, U V^\top`: for an orthogonal :math:`G_1`, :math:`L_1` and
     :math:`R_1` are multiples of :math:`I`, any bases diagonalize them, and the
     step depends on the ones ``eigh`` returns (with the identity it is Adam's
-    :math:`-\eta\,\mathrm{sign}(G_1)`, not :math:`-\eta\, G_1`). Vyas et al.'s
+    :math:`-\eta\,\mathrm{sign}(G_1)`, which is :math:`-\eta\, G_1` only when
+    :math:`G_1` is a signed permutation). Vyas et al.'s
     Algorithm 3 updates :math:`L, R` (and the eigenbases) *after* the step, so
     the rotation of step :math:`t` is built from :math:`G_1, \dots, G_{t-1}`
     only, and their code spends the first gradient on initializing
