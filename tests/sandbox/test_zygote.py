@@ -98,6 +98,47 @@ def test_forked_kernels_have_their_own_randomness_temp_folder_and_preloaded_impo
     assert pre1 == pre2 == "True"
 
 
+_REFEREE = (
+    "import os, sys\n"
+    "from adaptive_lr.grading import hidden\n"
+    "proc = hidden._STATE['proc']\n"
+    "ahead = isinstance(proc, hidden._Forked) and proc.poll() is None\n"
+    "own_session = ahead and os.getsid(proc.pid) == proc.pid != os.getsid(0)\n"
+    "reply = hidden.request({'op': 'number', 'value': hidden.guard.describe(0.5), 'expected': 0.5,\n"
+    "                        'name': 'x', 'rtol': 1e-3, 'atol': 0.0, 'hint': ''})\n"
+    "print(ahead, own_session, reply['passed'], hidden._STATE['proc'] is proc)"
+)
+
+
+def test_a_forked_grading_kernel_has_its_referee_running_before_its_first_cell(forge):
+    """Forked ahead, in a session of its own, and it answers; the kernel then uses that one."""
+    km = forge()
+    kc = _client(km)
+    out, err = run(kc, _REFEREE)
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+    assert (out, err) == ("True True True True", None)
+
+
+def test_the_forked_referee_has_no_folder_the_kernel_writes_on_its_path():
+    from adaptive_lr.grading.hidden import _referee_path
+
+    path = ["/scratch", "", "/lib", "/home/u/.local/site", ".", "/usr/lib/python3.11"]
+    assert _referee_path(path, "/scratch", "/home/u/.local/site") == ["/lib", "/usr/lib/python3.11"]
+    assert _referee_path(path, "/elsewhere", None)[0] == "/scratch"  # only what the kernel writes
+
+
+def test_the_recheck_kernel_which_hides_the_oracle_forks_no_referee(forge):
+    import adaptive_lr.optim
+
+    km = forge(hide=[os.path.dirname(adaptive_lr.optim.__file__)])
+    kc = _client(km)
+    out, err = run(kc, "from adaptive_lr.grading import hidden\nprint(hidden._STATE['proc'])")
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+    assert (out, err) == ("None", None)
+
+
 def test_a_kernel_hiding_a_folder_the_zygote_imported_from_is_executed_instead(forge):
     import numpy
 

@@ -8,16 +8,21 @@ one-line success or raises ``AssertionError`` with the referee's message.
 
 The referee is started once per kernel (``python -I``, in its own session) and
 stops when the kernel exits (it reads EOF on its stdin). Its stderr goes to a temporary file,
-never to the notebook: nbgrader scores a cell 0 when anything reaches stderr.
+never to the notebook: nbgrader scores a cell 0 when anything reaches stderr. A grading
+kernel forked from a worker's zygote forks its referee ahead instead (:func:`start_ahead`),
+before the kernel has run anything, so that the first hidden test does not wait for an
+interpreter to start and import NumPy.
 """
 
 from __future__ import annotations
 
 import atexit
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 from . import callees, guard, integrity, wire
 from .api import CALLS, FUNCTIONS
@@ -46,6 +51,79 @@ def _start():
     )
     _STATE["proc"], _STATE["err"] = proc, err
     return proc
+
+
+class _Forked:
+    """A referee forked by :func:`start_ahead`, as :func:`request` and :func:`_stop` use a ``Popen``."""
+
+    def __init__(self, pid: int, stdin, stdout):
+        self.pid, self.stdin, self.stdout, self.returncode = pid, stdin, stdout, None
+
+    def poll(self):
+        if self.returncode is None:
+            try:
+                done, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:  # reaped by someone else: it has ended all the same
+                self.returncode = -1
+            else:
+                if done:
+                    self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired("referee", timeout)
+            time.sleep(0.005)
+        return self.returncode
+
+    def kill(self):
+        if self.poll() is None:
+            os.kill(self.pid, signal.SIGKILL)
+
+
+def _referee_path(path: list, cwd: str, user_site: str | None) -> list:
+    """``path`` without the folders ``python -I`` leaves out: the current one and the user's site."""
+    return [p for p in path if p not in ("", ".", cwd, user_site)]
+
+
+def start_ahead() -> None:
+    """Fork the referee now, from this process as it is, to serve this kernel's hidden tests.
+
+    Called by a forked grading kernel before it has run any code but the zygote's
+    (:mod:`adaptive_lr.sandbox.zygote`), in the sandbox, single-threaded: the
+    referee is then what ``python -I`` would start, with NumPy already imported.
+    As there, it has a session of its own, its stderr in a temporary file, and no
+    folder on its path that the kernel can write to: the current folder (the
+    kernel's scratch folder) and the user's site folder are dropped from
+    ``sys.path``, since the referee imports the reference implementation only
+    when it starts serving, after the student's code may have run.
+    """
+    import site
+
+    err = tempfile.TemporaryFile()
+    referee_in, kernel_out = os.pipe()  # (read end, write end)
+    kernel_in, referee_out = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the referee
+        code = 1
+        try:
+            os.setsid()
+            for fd, target in ((referee_in, 0), (referee_out, 1), (err.fileno(), 2)):
+                os.dup2(fd, target)
+            os.closerange(3, 1 << 16)
+            sys.path[:] = _referee_path(sys.path, os.getcwd(), site.USER_SITE)
+            from .referee import main
+
+            main()
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(referee_in)
+    os.close(referee_out)
+    _STATE["proc"] = _Forked(pid, os.fdopen(kernel_out, "wb"), os.fdopen(kernel_in, "rb"))
+    _STATE["err"] = err
 
 
 def _stop():

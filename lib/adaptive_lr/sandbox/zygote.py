@@ -354,6 +354,10 @@ def _run_kernel(argv, passed_env) -> int:
     tempfile.tempdir = None  # found again from TMPDIR (the scratch folder)
     sys.path[0] = os.getcwd()  # as `python -m ipykernel_launcher` started here has it
     np.random.seed()  # (Python's random module reseeds itself in a forked child)
+    if _sees_oracle(argv):  # a grading kernel, not the re-check's: its hidden tests' referee
+        from ..grading import hidden
+
+        hidden.start_ahead()
     _forget_folders(matplotlib)
     matplotlib.use(env["MPLBACKEND"])
     from ipykernel import kernelapp
@@ -362,6 +366,17 @@ def _run_kernel(argv, passed_env) -> int:
     sys.argv = [kernelapp.__file__, *args]
     kernelapp.launch_new_instance(argv=args)
     return 0
+
+
+def _sees_oracle(argv) -> bool:
+    """Whether the kernel of ``argv`` can import the reference implementation (its referee can)."""
+    import adaptive_lr
+
+    from . import kernel
+
+    oracle = os.path.realpath(os.path.join(os.path.dirname(adaptive_lr.__file__), "optim")) + os.sep
+    hidden = kernel._parser().parse_args(argv).hide
+    return not any(oracle.startswith(os.path.realpath(p).rstrip(os.sep) + os.sep) for p in hidden)
 
 
 def _forget_folders(matplotlib) -> None:
