@@ -92,6 +92,11 @@ class Lab:
             str(jupyter), "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.port={self.port}", f"--IdentityProvider.token={self.token}",
             f"--ServerApp.root_dir={self.root}", "--ServerApp.port_retries=0", "--allow-root",
+            # The lab's kernels over Unix sockets, as the grading kernels: over TCP, another process
+            # of the parallel suite can bind a port between jupyter_server choosing it and the
+            # kernel binding it ("Address already in use", and a kernel that never starts). The
+            # kernels nbgrader's Validate starts for itself do not read this and stay on TCP.
+            "--KernelManager.transport=ipc", f"--KernelManager.ip={self.home / 'kernel'}",
         ]
         self.proc = subprocess.Popen(
             cmd, cwd=self.root, env=self.env(), stdout=open(self.log, "w"), stderr=subprocess.STDOUT
