@@ -309,9 +309,14 @@ def _exit(code: int) -> None:
 _REAL_PATHS: dict[str, str] = {}  # a module's file -> its real path (0.17 s for all of them)
 
 
+def _roots(hidden) -> tuple[str, ...]:
+    """The real paths of the ``hidden`` folders, each ending in a separator (prefixes to test)."""
+    return tuple(os.path.realpath(p).rstrip(os.sep) + os.sep for p in hidden)
+
+
 def _hidden_modules(hidden) -> list[str]:
     """The modules this process has imported from below a folder of ``hidden``."""
-    roots = tuple(os.path.realpath(p).rstrip(os.sep) + os.sep for p in hidden)
+    roots = _roots(hidden)
     if not roots:
         return []
     found = []
@@ -375,8 +380,7 @@ def _sees_oracle(argv) -> bool:
     from . import kernel
 
     oracle = os.path.realpath(os.path.join(os.path.dirname(adaptive_lr.__file__), "optim")) + os.sep
-    hidden = kernel._parser().parse_args(argv).hide
-    return not any(oracle.startswith(os.path.realpath(p).rstrip(os.sep) + os.sep) for p in hidden)
+    return not oracle.startswith(_roots(kernel._parser().parse_args(argv).hide))
 
 
 def _forget_folders(matplotlib) -> None:
