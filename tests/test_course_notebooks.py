@@ -4,7 +4,9 @@
   must run without error, and the cells marked ``# NBVAL_CHECK_OUTPUT`` (the
   numerical checks next to derivations) must print what is stored in the notebook.
   In the same kernel, every interactive figure must redraw headless with its
-  title, labels and legend when each of its controls moves.
+  title, labels and legend when each of its controls moves, and a title or
+  legend that prints a control's value must read differently at neighbouring
+  settings (no ``eps=1e-05`` for 1.26e-5, no ``beta2=1`` for 0.9999).
 * A notebook carries stored outputs only in those checked cells; any other
   output, execution count or saved widget state is stale and fails the test.
 * Each notebook opens with learning objectives and ends with a summary that
@@ -46,7 +48,9 @@ def test_course_has_notebooks():
 
 
 # Run after the notebook, in its kernel: each interactive figure is checked at its defaults and
-# with each control moved to another value, then put back.
+# with each control moved to another value, then put back; and a text that prints a control's
+# value must tell its neighbouring settings apart (both ends of its range, the default and the
+# next value: viz.control_text_problems).
 WIDGET_CHECK = """\
 from adaptive_lr import viz as _viz
 _problems = []
@@ -58,7 +62,9 @@ for _w in _viz.instances():
         _w.redraw(**{_c: _alt})
         _problems += [f"{_name}({_c}={_alt!r}): {_p}" for _p in _viz.figure_problems(_w.fig)]
         _w.redraw(**{_c: _orig})
-assert not _problems, "incomplete figures after a redraw:\\n  " + "\\n  ".join(_problems)
+    _problems += _viz.control_text_problems(_w)
+assert not _problems, (
+    "incomplete figures, or texts that show two settings alike:\\n  " + "\\n  ".join(_problems))
 """
 
 

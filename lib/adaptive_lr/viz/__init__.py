@@ -14,7 +14,7 @@ course's tests run it on every figure.
 =====================  ==========================================================
 """
 
-from .checks import figure_problems
+from .checks import control_text_problems, figure_problems
 from .curves import plot_curves, plot_loss_curves
 from .heatmaps import plot_effective_lr, plot_heatmap
 from .paths import contour_grid, plot_paths
@@ -33,6 +33,7 @@ __all__ = [
     "InteractiveFigure",
     "choice",
     "contour_grid",
+    "control_text_problems",
     "figure_problems",
     "instances",
     "interactive_plot",
