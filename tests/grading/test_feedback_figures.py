@@ -17,7 +17,7 @@ from adaptive_lr.course.feedback import CAPTION, ReferenceFigures
 from adaptive_lr.course.figures import SETUP_ID, _setup, exercise_of, reference_figures
 from adaptive_lr.grading.api import FUNCTIONS
 from adaptive_lr.grading.mistakes import MISTAKES, runnable
-from adaptive_lr.sandbox.kernel import INLINE_PRINT_FIGURE_KWARGS
+from adaptive_lr.sandbox.inline import PRINT_FIGURE_KWARGS
 
 from .conftest import FIGURE_STUDENT, REPO, mistake_student
 
@@ -92,7 +92,7 @@ def _drawn(release, exercise: int, *variants: dict) -> list:
         plt.close("all")
         exec(code, dict(namespace))  # noqa: S102
         [number] = plt.get_fignums()
-        pngs.append(print_figure(plt.figure(number), "png", **INLINE_PRINT_FIGURE_KWARGS))
+        pngs.append(print_figure(plt.figure(number), "png", **PRINT_FIGURE_KWARGS))
     plt.close("all")
     return pngs
 

@@ -163,6 +163,35 @@ def test_writing_in_scratch_works(kernel):
     assert (out, err) == ("ok", None)
 
 
+def images_of(kc, code, timeout=60) -> int:
+    """Execute ``code``; return how many images it displayed."""
+    kc.execute(code)
+    images = 0
+    while True:
+        msg = kc.get_iopub_msg(timeout=timeout)
+        kind, content = msg["msg_type"], msg["content"]
+        if kind == "display_data" and "image/png" in content["data"]:
+            images += 1
+        elif kind == "status" and content["execution_state"] == "idle":
+            if msg["parent_header"].get("msg_type") == "execute_request":
+                return images
+
+
+def test_an_inline_figure_is_rendered_once_for_its_display(kernel):
+    """pyplot's after-cell redraw of every figure finds nothing to draw (sandbox.inline): the
+    figure the feedback shows is the only render, and pyplot's own switches still work."""
+    out, err = run(kernel, (
+        "import matplotlib.figure as _mf\n"
+        "_draws, _draw = [], _mf.Figure.draw\n"
+        "_mf.Figure.draw = lambda self, renderer: (_draws.append(1), _draw(self, renderer))[1]\n"
+        "import matplotlib.pyplot as plt\n"
+        "print(plt.get_backend())"))
+    assert err is None and "inline" in out, (out, err)
+    assert images_of(kernel, "plt.plot([0, 1]); plt.title('one figure');") == 1
+    assert run(kernel, "print(len(_draws), plt.get_fignums())") == ("1 []", None)
+    assert run(kernel, "plt.ioff(); plt.ion(); print(plt.isinteractive())") == ("True", None)
+
+
 def test_memory_bomb_gets_memory_error_and_kernel_survives(kernel):
     _, err = run(kernel, "hog = bytearray(50 * 2**30)")
     assert err.startswith("MemoryError"), err

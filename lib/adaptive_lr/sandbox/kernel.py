@@ -21,7 +21,7 @@ import os
 import sys
 import tempfile
 
-from . import mounts, network
+from . import inline, mounts, network
 from .kernelspec import PLOT_BACKENDS, default_scratch_root
 from .limits import Limits, parse_bytes
 from .users import DEFAULT_USER, is_root
@@ -197,18 +197,11 @@ def enter(argv=None) -> tuple[str, str, dict]:
     return connection, args.plot_backend, env
 
 
-# An inline figure is printed as it is drawn, not cropped to its tight bounding box first:
-# cropping draws every figure twice more (once with rendering off, once to measure the
-# box), which was a third of an exercise figure's cost. The course's figure helpers place
-# their axes at fixed margins (adaptive_lr.viz.paths.fixed_axes), so nothing is cut off.
-INLINE_PRINT_FIGURE_KWARGS = {"bbox_inches": None}
-
-
 def kernel_argv(connection: str, plot_backend: str = "inline") -> list:
     """The ipykernel command line the launcher replaces itself with."""
     argv = [sys.executable, "-m", "ipykernel_launcher", "-f", connection]
     if plot_backend == "inline":
-        argv.append(f"--InlineBackend.print_figure_kwargs={INLINE_PRINT_FIGURE_KWARGS!r}")
+        argv += inline.kernel_options()
     return argv
 
 
